@@ -1,0 +1,45 @@
+# zi2zi-lessons: `make lab` opens the lessons, `make test` runs every check.
+# Both create .venv from nothing when it is missing and install the pinned versions.
+
+PYTHON ?= python3
+VENV   := .venv
+# e.g. TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" for the small CPU build on Linux
+TORCH_PIP_ARGS ?=
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+# JupyterLab refuses to run as root unless told; only add the flag when we are root.
+ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+.PHONY: lab test test-unit test-notebooks notebooks clean-venv
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zi2zi-lessons needs Python >= 3.11; run make PYTHON=python3.11 ...")'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned: an unpinned torch would pull the CUDA build.
+	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0 $(TORCH_PIP_ARGS)
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[lab,test]"
+	touch $(STAMP)
+
+## lab: open JupyterLab on notebooks/ (127.0.0.1, token authentication on)
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG)
+
+## test: unit tests, then every notebook under nbval
+test: test-unit test-notebooks
+
+test-unit: $(STAMP)
+	$(PY) -m pytest tests
+
+test-notebooks: $(STAMP)
+	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
+
+## notebooks: re-execute every notebook in place, in order, each in a fresh kernel
+notebooks: $(STAMP)
+	for nb in notebooks/[0-9][0-9]_*.ipynb; do \
+		echo "executing $$nb"; \
+		$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
+			--ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=1800 "$$nb" || exit 1; \
+	done
+
+clean-venv:
+	rm -rf $(VENV)
