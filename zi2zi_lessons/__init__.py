@@ -4,6 +4,7 @@ The notebooks in ``notebooks/`` import from here instead of redefining things.
 """
 
 from .attention import MultiHeadSelfAttention, SelfAttention, self_attention_parameter_count
+from . import anatomy
 from .unet import (
     NORMS,
     SKIP_MODES,

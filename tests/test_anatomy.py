@@ -1,0 +1,97 @@
+"""Level tables, breakdowns, comparisons and summaries."""
+
+import pytest
+import torch
+
+from zi2zi_lessons import GeneratorConfig, UNetGenerator
+from zi2zi_lessons import anatomy
+
+SEED000 = dict(skip="add", upsample="pixelshuffle", attention_levels=(7, 8))
+
+
+def test_level_table_of_the_default_generator():
+    table = anatomy.level_table({})
+    assert table.column("encoded map") == ["128x128", "64x64", "32x32", "16x16", "8x8", "4x4", "2x2", "1x1"]
+    assert table.column("up-conv in -> out")[3] == "1024 -> 256"
+    assert table.column("up-conv in -> out")[7] == "640 -> 512"
+    assert sum(table.column("parameters")) + 40 * 128 == 55_461_505
+    assert "55,461,505" in table.footer
+
+
+def test_the_three_kinds_of_spec_agree():
+    config = GeneratorConfig(**SEED000)
+    model = anatomy.build_meta(config)
+    assert anatomy.level_table(SEED000).rows == anatomy.level_table(config).rows == anatomy.level_table(model).rows
+    with pytest.raises(TypeError, match="expected a UNetGenerator"):
+        anatomy.as_config(42)
+
+
+def test_meta_build_allocates_nothing():
+    model = anatomy.build_meta({})
+    assert all(p.device.type == "meta" for p in model.parameters())
+
+
+def test_breakdown_adds_up():
+    totals = anatomy.parameter_totals(SEED000)
+    assert totals["attention"] == 2 * (2 * (512 * 64 + 64) + 512 * 512 + 512 + 1)
+    assert totals["total"] == anatomy.count_parameters(anatomy.build_meta(SEED000))
+    table = anatomy.parameter_breakdown(SEED000)
+    per_level = table.rows[:-2]
+    assert sum(row[4] for row in per_level) + totals["embedding"] == totals["total"]
+    assert table.rows[-1][1:5] == (totals["encoder"], totals["attention"], totals["decoder"], totals["total"])
+
+
+def test_compare_names_what_changed_and_counts_it():
+    concat_under = dict(SEED000, skip_under_attention="concat")
+    table = anatomy.compare(SEED000, concat_under)
+    by_level = {row[0]: row for row in table.rows}
+    # level 7 now concatenates, so its parent (level 6) and itself take 1024 channels
+    assert "up in channels 512 -> 1024" in by_level[6][1]
+    assert "skip add -> concat" in by_level[7][1]
+    assert by_level[8][4] == 0  # the innermost up-conv takes the embedding, not a child
+    assert by_level["total"][4] == 2 * 512 * 1024 * 9 * 2  # two 3x3 convs gain 512 input channels each, 4*512 outputs
+
+
+def test_removing_skips_in_add_mode_changes_no_count():
+    table = anatomy.compare(SEED000, dict(SEED000, skip_under_attention="none"))
+    assert table.rows[-1][4] == 0
+    assert "skip add -> none" in table.rows[6][1]
+
+
+def test_compare_rejects_different_depths():
+    with pytest.raises(ValueError, match="num_downs=8.*num_downs=7"):
+        anatomy.compare({}, dict(num_downs=7), image_size=128)
+
+
+def test_tables_render_as_text_and_html():
+    table = anatomy.level_table(dict(num_downs=5, ngf=8, attention_levels=(5,)), image_size=32)
+    text = str(table)
+    assert text.splitlines()[0] == "Levels at 32x32"
+    assert "yes" in text  # the attention column
+    html = table._repr_html_()
+    assert html.startswith("<table>") and "<th>up-conv in -&gt; out</th>" in html
+    assert table.records()[4]["attention"] is True
+
+
+def test_summary_of_a_config_is_fast_and_counts_everything():
+    stats = anatomy.summary(SEED000, depth=2)
+    assert stats.total_params == anatomy.parameter_totals(SEED000)["total"]
+
+
+def test_summary_leaves_the_callers_model_as_it_was():
+    torch.manual_seed(0)
+    model = UNetGenerator(num_downs=5, ngf=8, use_dropout=False, attention_levels=(5,))
+    model.train()
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    rng_before = torch.random.get_rng_state()
+    stats = anatomy.summary(model, image_size=32)
+    assert stats.total_params == anatomy.count_parameters(model)
+    assert model.training
+    assert all(p.device.type == "cpu" for p in model.parameters())
+    assert all(torch.equal(before[name], value) for name, value in model.state_dict().items())
+    assert torch.equal(rng_before, torch.random.get_rng_state())
+
+
+def test_summary_rejects_an_image_size_the_model_cannot_take():
+    with pytest.raises(ValueError, match="image height 100"):
+        anatomy.summary({}, image_size=100)
