@@ -1,0 +1,232 @@
+"""Command line: ``python -m zi2zi_lessons {build-data, train, evaluate} ...``.
+
+    build-data   render a glyph data file from any fonts you have
+    train        train a generator on a data file, with checkpoints (and resume)
+    evaluate     held-out L1 of a checkpoint's generator against the copy-the-source baseline
+
+Every argument is checked before any font is rendered or any step is taken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import glyphs
+
+ARCHITECTURE_OPTIONS = ("architecture", "ngf", "num_downs", "embedding_dim")
+TRAINING_OPTIONS = ("batch_size", "learning_rate", "seed", "ndf",
+                    "l1_weight", "adversarial_weight", "category_weight", "constant_weight")
+
+
+class UsageError(Exception):
+    """A bad argument, found before any expensive work."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive integer")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be an integer >= 0")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a number >= 0")
+    return value
+
+
+def _writable_output(path: Path, suffix: str | None, option: str) -> Path:
+    if suffix is not None and path.suffix != suffix:
+        raise UsageError(f"{option} {str(path)!r}: the file name must end in {suffix}")
+    if path.is_dir():
+        raise UsageError(f"{option} {str(path)!r} is a directory; give a file name")
+    if not path.parent.exists():
+        raise UsageError(f"{option} {str(path)!r}: the folder {str(path.parent)!r} does not exist")
+    return path
+
+
+# ------------------------------------------------------------------ build-data
+def _build_data(args) -> int:
+    output = _writable_output(Path(args.output), ".npz", "--output")
+    if args.characters is not None:
+        characters = glyphs.unique_characters(args.characters)
+    elif args.charset_file is not None:
+        characters = glyphs.read_charset_file(args.charset_file)
+    else:
+        characters = glyphs.charset(args.charset)
+    if not characters:
+        raise UsageError("the character list is empty (whitespace is ignored): give --characters, --charset-file or --charset")
+    if args.limit is not None:
+        characters = characters[: args.limit]
+    dataset, report = glyphs.build_dataset(
+        args.source, args.target, characters, size=args.size, em_fraction=args.em_fraction,
+        supersample=args.supersample, held_out_every=args.held_out_every, progress=True,
+    )
+    print(f"source: {dataset.source_font.label} ({args.source})")
+    for font_id, font in enumerate(dataset.target_fonts):
+        print(f"target {font_id}: {font.label} ({args.target[font_id]})")
+    print(report)
+    if report.skipped and args.strict:
+        print("--strict: not writing the file because characters were skipped", file=sys.stderr)
+        return 1
+    dataset.settings["command"] = "python -m zi2zi_lessons " + " ".join(args.argv)
+    dataset.save(output)
+    print(f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB): {dataset.describe()}")
+    return 0
+
+
+# ------------------------------------------------------------------ train
+def _train(args) -> int:
+    import torch
+
+    from . import training
+
+    output = _writable_output(Path(args.output), ".pt", "--output")
+    export = _writable_output(Path(args.export), ".pt", "--export") if args.export else None
+    if export is not None and export.resolve() == output.resolve():
+        raise UsageError("--export must be another file than --output")
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    dataset = glyphs.load_glyphs(args.data)
+
+    if args.resume is not None:
+        given = [name for name in ARCHITECTURE_OPTIONS + TRAINING_OPTIONS if getattr(args, name) is not None]
+        if given:
+            options = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise UsageError(f"{options}: cannot be changed when resuming; the checkpoint {args.resume!r} fixes them")
+        trainer = training.Trainer.load(args.resume, dataset)
+    else:
+        defaults = training.TrainingConfig()
+        generator = training.tiny_generator_config(
+            args.architecture or "classic",
+            num_fonts=dataset.num_fonts,
+            **{name: getattr(args, name) for name in ("ngf", "num_downs", "embedding_dim") if getattr(args, name) is not None},
+        )
+        weights = training.LossWeights(**{
+            name: getattr(args, f"{name}_weight") if getattr(args, f"{name}_weight") is not None else getattr(defaults.weights, name)
+            for name in ("l1", "adversarial", "category", "constant")
+        })
+        config = training.TrainingConfig(
+            generator=generator,
+            weights=weights,
+            **{name: getattr(args, name) for name in ("batch_size", "learning_rate", "seed", "ndf") if getattr(args, name) is not None},
+        )
+        trainer = training.Trainer(dataset, config)
+    if trainer.step >= args.steps:
+        raise UsageError(f"--steps {args.steps}: the run is already at step {trainer.step}; give a larger total")
+    first_step = trainer.step
+    print(f"data: {dataset.describe()}")
+    print(f"training steps {trainer.step} -> {args.steps}, checkpoint {output}")
+    trainer.train(args.steps - trainer.step, checkpoint=output, checkpoint_every=args.checkpoint_every)
+    if export is not None:
+        trainer.save(export, training_state=False)
+        print(f"wrote {export} (generator only)")
+    print(f"{args.steps - first_step} steps in {trainer.seconds:.0f} s ({(args.steps - first_step) / trainer.seconds:.2f} steps/s)")
+    print(training.evaluate(trainer.generator, dataset))
+    return 0
+
+
+# ------------------------------------------------------------------ evaluate
+def _evaluate(args) -> int:
+    from . import training
+
+    dataset = glyphs.load_glyphs(args.data)
+    print(f"data: {dataset.describe()}")
+    print(training.evaluate_checkpoint(args.checkpoint, dataset, split=args.split))
+    return 0
+
+
+# ------------------------------------------------------------------ the parser
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m zi2zi_lessons", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    build = commands.add_parser("build-data", help="render a glyph data file (.npz) from font files",
+                                description="Render every requested character that the source and every target font "
+                                            "really have; report the others. Fonts are PATH or PATH#FACE for a .ttc collection.")
+    build.add_argument("--source", required=True, metavar="FONT", help="the source font: PATH or PATH#FACE")
+    build.add_argument("--target", required=True, action="append", metavar="FONT",
+                       help="a target font (repeat for several; font id = order given)")
+    chars = build.add_mutually_exclusive_group(required=True)
+    chars.add_argument("--characters", metavar="TEXT", help="the characters themselves")
+    chars.add_argument("--charset-file", metavar="FILE", help="a UTF-8 text file of characters")
+    chars.add_argument("--charset", choices=sorted(glyphs.CHARSETS), help="a named charset")
+    build.add_argument("--limit", type=_positive_int, help="keep only the first N requested characters")
+    build.add_argument("--size", type=_positive_int, default=64, help="image side in pixels (default 64)")
+    build.add_argument("--em-fraction", type=float, default=0.875, help="em square / image side (default 0.875)")
+    build.add_argument("--supersample", type=_positive_int, default=4, help="drawing resolution factor (default 4)")
+    build.add_argument("--held-out-every", type=_non_negative_int, default=10,
+                       help="hold out every N-th character (default 10; 1: all, an evaluation set; 0: none)")
+    build.add_argument("--strict", action="store_true", help="fail instead of skipping characters a font lacks")
+    build.add_argument("--output", required=True, metavar="FILE.npz")
+    build.set_defaults(run=_build_data)
+
+    train = commands.add_parser("train", help="train a generator on a data file",
+                                description="Train the tiny zi2zi (or continue a run with --resume) until --steps "
+                                            "steps in total; the checkpoint is rewritten atomically.")
+    train.add_argument("--data", metavar="FILE.npz", help="glyph data (default: the shipped data/glyphs_64.npz)")
+    train.add_argument("--steps", type=_positive_int, required=True, help="total steps of the run")
+    train.add_argument("--output", required=True, metavar="CHECKPOINT.pt", help="resumable checkpoint to write")
+    train.add_argument("--resume", metavar="CHECKPOINT.pt", help="continue this run (its settings are kept)")
+    train.add_argument("--export", metavar="FILE.pt", help="also write a small generator-only checkpoint at the end")
+    train.add_argument("--checkpoint-every", type=_positive_int, metavar="N", help="rewrite the checkpoint every N steps")
+    train.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's choice)")
+    model = train.add_argument_group("generator and discriminator (not with --resume)")
+    from .training import ARCHITECTURES
+
+    model.add_argument("--architecture", choices=sorted(ARCHITECTURES), help="default classic")
+    model.add_argument("--ngf", type=_positive_int, help="generator width (default 16)")
+    model.add_argument("--num-downs", type=_positive_int, help="generator levels (default 5)")
+    model.add_argument("--embedding-dim", type=_positive_int, help="style embedding width (default 32)")
+    model.add_argument("--ndf", type=_positive_int, help="discriminator width (default 16)")
+    optim = train.add_argument_group("optimisation and losses (not with --resume)")
+    optim.add_argument("--batch-size", type=_positive_int, help="default 16")
+    optim.add_argument("--learning-rate", type=float, help="default 0.001")
+    optim.add_argument("--seed", type=_non_negative_int, help="default 0")
+    optim.add_argument("--l1-weight", type=_non_negative_float, help="default 300 (zi2zi: 100)")
+    optim.add_argument("--adversarial-weight", type=_non_negative_float, help="default 1")
+    optim.add_argument("--category-weight", type=_non_negative_float, help="default 1")
+    optim.add_argument("--constant-weight", type=_non_negative_float, help="default 15")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser("evaluate", help="held-out L1 of a checkpoint against the copy-the-source baseline")
+    evaluate.add_argument("checkpoint", metavar="CHECKPOINT")
+    evaluate.add_argument("data", nargs="?", metavar="DATA", help="glyph data (default: the shipped data/glyphs_64.npz)")
+    evaluate.add_argument("--split", choices=("held_out", "train", "all"), default="held_out")
+    evaluate.set_defaults(run=_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.argv = argv
+    try:
+        return args.run(args)
+    except (UsageError, ValueError) as error:
+        parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,530 @@
+"""Training zi2zi: the four losses, the training step, checkpoints, evaluation, quick mode.
+
+One training step (as zi2zi does it)::
+
+    source, target, font ids ── generator ──▶ fake, bottleneck(source)
+                                              encode(fake) ──▶ bottleneck(fake)
+
+    discriminator step:  D(source|target) should say real and name the font;
+                         D(source|fake)   should say fake and name the font
+    generator step:      D(source|fake) should say real and name the font      (adversarial, category)
+                         fake should equal target pixel for pixel              (L1)
+                         bottleneck(fake) should equal bottleneck(source)      (constant)
+
+The loss weights are named fields of ``LossWeights``. ``Trainer`` owns the two
+networks and their optimisers; its batch order is a pure function of the seed and
+the step number, and a checkpoint holds the weights, the optimiser states and
+torch's random state, so training resumed from a checkpoint takes exactly the
+steps an uninterrupted run would have taken.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .discriminator import Discriminator
+from .glyphs import DATA_DIR, GlyphDataset, to_uint8, write_atomically
+from .unet import GeneratorConfig, UNetGenerator
+
+__all__ = [
+    "LossWeights",
+    "TrainingConfig",
+    "ARCHITECTURES",
+    "tiny_generator_config",
+    "quick_mode",
+    "Trainer",
+    "Evaluation",
+    "evaluate",
+    "evaluate_checkpoint",
+    "baselines",
+    "generate",
+    "load_generator",
+    "read_checkpoint",
+    "CHECKPOINT_FORMAT",
+    "REFERENCE_CHECKPOINTS",
+]
+
+CHECKPOINT_FORMAT = "zi2zi-lessons checkpoint v1"
+# Lesson 06's reference runs (generator only), trained with the default TrainingConfig;
+# data/README.md has the commands that made them.
+REFERENCE_CHECKPOINTS = {name: DATA_DIR / f"tiny_{name}.pt" for name in ("classic", "attention")}
+HISTORY_KEYS = ("discriminator", "generator", "l1", "adversarial", "category", "constant")
+
+
+def quick_mode(flag: bool | None = None) -> bool:
+    """The notebook's quick mode: ``flag`` if given, else True when the ``CI`` variable is set."""
+    if flag is not None:
+        return bool(flag)
+    return os.environ.get("CI", "").lower() not in ("", "0", "false", "no")
+
+
+# ------------------------------------------------------------------ configuration
+@dataclass(frozen=True)
+class LossWeights:
+    """How much each zi2zi loss counts (zi2zi's defaults).
+
+    Args:
+        l1: mean absolute pixel difference between generated and real target
+            (images in [-1, 1]); the term that makes glyphs right pixel by pixel.
+        adversarial: the generator's "make the discriminator say real" term (BCE).
+        category: font-category cross-entropy: the discriminator learns to name the
+            target font of real and fake pairs, the generator to have its fakes named
+            as the font it was asked for (keeps the styles apart).
+        constant: mean squared difference between the bottleneck of the source and
+            the bottleneck of the generated glyph (the generated glyph should encode
+            like the character it came from).
+    """
+
+    l1: float = 100.0
+    adversarial: float = 1.0
+    category: float = 1.0
+    constant: float = 15.0
+
+    def __post_init__(self):
+        for item in fields(self):
+            value = getattr(self, item.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"loss weight {item.name}={value!r} is not accepted: give a finite number >= 0")
+
+
+# The two tiny 64x64 architectures of lesson 06: five levels (64 -> 2x2 bottleneck),
+# narrow (ngf 16) and a small style embedding, one entry per target font.
+ARCHITECTURES = {
+    "classic": dict(skip="concat", upsample="transpose"),
+    "attention": dict(skip="add", upsample="pixelshuffle", attention_levels=(3, 4)),
+}
+
+
+def tiny_generator_config(architecture: str = "classic", num_fonts: int = 3, **overrides) -> GeneratorConfig:
+    """The small 64x64 generator of lesson 06 in one of ``ARCHITECTURES``."""
+    if architecture not in ARCHITECTURES:
+        raise ValueError(f"architecture={architecture!r} is not accepted: use one of {', '.join(map(repr, ARCHITECTURES))}")
+    settings = dict(num_downs=5, ngf=16, embedding_num=num_fonts, embedding_dim=32, **ARCHITECTURES[architecture])
+    settings.update(overrides)
+    return GeneratorConfig(**settings)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """A training run: the generator, the discriminator width, the optimiser, the losses.
+
+    Args:
+        generator: the generator's configuration (its ``embedding_num`` must cover
+            the data's target fonts).
+        ndf: filters of the discriminator's first convolution.
+        batch_size: (character, font) pairs per step.
+        learning_rate, beta1, beta2: Adam, for both networks (zi2zi: 1e-3, 0.5, 0.999).
+        seed: decides the initial weights, the batch order and dropout.
+        weights: the ``LossWeights``. The default raises zi2zi's L1 weight from 100
+            to 300: on a budget of minutes the adversarial term, which pulls the
+            pixels towards whatever fools a barely trained discriminator, otherwise
+            slows the L1 progress (lesson 06 measures both).
+
+    The defaults are lesson 06's recipe for 64x64 glyphs on a CPU.
+    """
+
+    generator: GeneratorConfig = field(default_factory=tiny_generator_config)
+    ndf: int = 16
+    batch_size: int = 16
+    learning_rate: float = 1e-3
+    beta1: float = 0.5
+    beta2: float = 0.999
+    seed: int = 0
+    weights: LossWeights = field(default_factory=lambda: LossWeights(l1=300.0))
+
+    def __post_init__(self):
+        if not isinstance(self.generator, GeneratorConfig):
+            raise ValueError(f"generator must be a GeneratorConfig, got {type(self.generator).__name__}")
+        if not isinstance(self.weights, LossWeights):
+            raise ValueError(f"weights must be a LossWeights, got {type(self.weights).__name__}")
+        for name in ("ndf", "batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name}={value!r} is not accepted: it must be a positive integer")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"seed={self.seed!r} is not accepted: it must be an integer >= 0")
+        if not isinstance(self.learning_rate, (int, float)) or not 0 < self.learning_rate < 1:
+            raise ValueError(f"learning_rate={self.learning_rate!r} is not accepted: give a number between 0 and 1")
+        for name in ("beta1", "beta2"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ValueError(f"{name}={value!r} is not accepted: give a number in [0, 1)")
+
+    def as_dict(self) -> dict:
+        """Plain values only (what a ``weights_only`` checkpoint can hold)."""
+        values = asdict(self)
+        values["generator"]["attention_levels"] = list(self.generator.attention_levels)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict) -> "TrainingConfig":
+        values = dict(values)
+        generator = dict(values.pop("generator"))
+        generator["attention_levels"] = tuple(generator["attention_levels"])
+        return cls(generator=GeneratorConfig(**generator), weights=LossWeights(**values.pop("weights")), **values)
+
+
+# ------------------------------------------------------------------ checkpoints
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a checkpoint with ``weights_only=True`` and check that it is one of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"checkpoint {str(path)!r} does not exist")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for a file that is not a checkpoint
+        raise ValueError(f"cannot read checkpoint {str(path)!r}: {type(error).__name__}: {error}") from None
+    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{str(path)!r} is not a zi2zi-lessons checkpoint (format {CHECKPOINT_FORMAT!r})")
+    return payload
+
+
+def load_generator(path: str | os.PathLike) -> tuple[UNetGenerator, dict]:
+    """The trained generator of a checkpoint (in eval mode, float32) and the checkpoint itself."""
+    payload = read_checkpoint(path)
+    config = TrainingConfig.from_dict(payload["config"])
+    generator = UNetGenerator.from_config(config.generator)
+    generator.load_state_dict(payload["generator"])
+    generator.eval()
+    return generator, payload
+
+
+def _check_compatible(data: dict, dataset: GlyphDataset, what: str) -> None:
+    mine = dataset.fingerprint()
+    differences = [f"{key}: {data.get(key)!r} vs {mine[key]!r}" for key in mine if data.get(key) != mine[key]]
+    if differences:
+        raise ValueError(f"{what} was trained on other data than this data set (" + "; ".join(differences) + ")")
+
+
+# ------------------------------------------------------------------ training
+class Trainer:
+    """Trains a generator and a discriminator on the training characters of a data set.
+
+    ``trainer.train(steps)`` runs steps with a progress bar; ``trainer.save(path)``
+    writes a checkpoint and ``Trainer.load(path, dataset)`` continues it exactly.
+    ``trainer.history`` holds one value per step for each of ``HISTORY_KEYS``
+    (losses before weighting; "generator" and "discriminator" are the weighted totals).
+    """
+
+    def __init__(self, dataset: GlyphDataset, config: TrainingConfig | None = None):
+        config = TrainingConfig(generator=tiny_generator_config(num_fonts=dataset.num_fonts)) if config is None else config
+        if not isinstance(dataset, GlyphDataset):
+            raise ValueError(f"dataset must be a GlyphDataset (glyphs.load_glyphs()), got {type(dataset).__name__}")
+        if config.generator.embedding_num < dataset.num_fonts:
+            raise ValueError(
+                f"the generator's embedding_num={config.generator.embedding_num} cannot label the data's "
+                f"{dataset.num_fonts} target fonts: use embedding_num >= {dataset.num_fonts}"
+            )
+        config.generator.check_image_size(dataset.image_size, dataset.image_size)
+        if config.generator.input_nc != 1 or config.generator.output_nc != 1:
+            raise ValueError("glyphs are grayscale: the generator needs input_nc=1 and output_nc=1")
+        self.pair_characters, self.pair_fonts = dataset.pairs("train")
+        if len(self.pair_characters) < config.batch_size:
+            raise ValueError(
+                f"batch_size={config.batch_size} is larger than the {len(self.pair_characters)} training pairs of the data"
+            )
+
+        self.dataset = dataset
+        self.config = config
+        torch.manual_seed(config.seed)
+        self.generator = UNetGenerator.from_config(config.generator)
+        self.discriminator = Discriminator(
+            image_size=dataset.image_size, embedding_num=config.generator.embedding_num, ndf=config.ndf
+        )
+        betas = (config.beta1, config.beta2)
+        self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=config.learning_rate, betas=betas)
+        self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.learning_rate, betas=betas)
+        self.step = 0
+        self.history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
+        self.seconds = 0.0  # time spent in train_step, summed (not restored: machine-dependent)
+
+    # -- data order: a pure function of (seed, step)
+    @property
+    def batches_per_epoch(self) -> int:
+        return len(self.pair_characters) // self.config.batch_size
+
+    def batch_pairs(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(char_indices, font_ids)`` of the batch of ``step``: a slice of that epoch's permutation."""
+        epoch, position = divmod(step, self.batches_per_epoch)
+        order = torch.Generator().manual_seed(self.config.seed * 1_000_003 + epoch)
+        permutation = torch.randperm(len(self.pair_characters), generator=order).numpy()
+        chosen = permutation[position * self.config.batch_size : (position + 1) * self.config.batch_size]
+        return self.pair_characters[chosen], self.pair_fonts[chosen]
+
+    # -- one step
+    def train_step(self) -> dict[str, float]:
+        """One discriminator update and one generator update; returns this step's losses."""
+        started = time.perf_counter()
+        weights = self.config.weights
+        self.generator.train()
+        self.discriminator.train()
+        source, target, labels = self.dataset.batch(*self.batch_pairs(self.step))
+
+        fake, source_code = self.generator.forward_with_encoding(source, labels)
+
+        # Discriminator: real pairs are real, generated pairs are fake, both of their font.
+        real_logit, real_category = self.discriminator(torch.cat([source, target], 1))
+        fake_logit, fake_category = self.discriminator(torch.cat([source, fake.detach()], 1))
+        d_real_fake = F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit)) + \
+            F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
+        d_category = (F.cross_entropy(real_category, labels) + F.cross_entropy(fake_category, labels)) / 2
+        d_loss = d_real_fake + weights.category * d_category
+        self.optimizer_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        self.optimizer_d.step()
+
+        # Generator: fool the (updated) discriminator, in the right font, pixel-exact,
+        # with a bottleneck that does not change when the glyph is restyled.
+        for parameter in self.discriminator.parameters():
+            parameter.requires_grad_(False)
+        fake_logit, fake_category = self.discriminator(torch.cat([source, fake], 1))
+        for parameter in self.discriminator.parameters():
+            parameter.requires_grad_(True)
+        adversarial = F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
+        category = F.cross_entropy(fake_category, labels)
+        l1 = F.l1_loss(fake, target)
+        constant = F.mse_loss(self.generator.encode(fake), source_code)
+        g_loss = (weights.adversarial * adversarial + weights.category * category
+                  + weights.l1 * l1 + weights.constant * constant)
+        self.optimizer_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.optimizer_g.step()
+
+        losses = {
+            "discriminator": d_loss.item(),
+            "generator": g_loss.item(),
+            "l1": l1.item(),
+            "adversarial": adversarial.item(),
+            "category": category.item(),
+            "constant": constant.item(),
+        }
+        for key, value in losses.items():
+            self.history[key].append(value)
+        self.step += 1
+        self.seconds += time.perf_counter() - started
+        return losses
+
+    def train(
+        self,
+        steps: int,
+        progress: bool = True,
+        callback: Callable[["Trainer"], None] | None = None,
+        callback_every: int = 50,
+        checkpoint: str | os.PathLike | None = None,
+        checkpoint_every: int | None = None,
+    ) -> dict[str, list[float]]:
+        """Run ``steps`` more steps.
+
+        Args:
+            progress: show a tqdm progress bar (a widget in Jupyter) with the latest losses.
+            callback: called as ``callback(trainer)`` every ``callback_every`` steps and
+                after the last one (e.g. ``plots.LiveLossCurves()``).
+            checkpoint: path written (atomically) every ``checkpoint_every`` steps, if
+                given, and after the last step.
+        """
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError(f"steps={steps!r} is not accepted: give an integer >= 0")
+        if isinstance(callback_every, bool) or not isinstance(callback_every, int) or callback_every <= 0:
+            raise ValueError(f"callback_every={callback_every!r} is not accepted: give a positive integer")
+        if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every <= 0):
+            raise ValueError(f"checkpoint_every={checkpoint_every!r} is not accepted: give a positive integer or None")
+        if checkpoint_every is not None and checkpoint is None:
+            raise ValueError("checkpoint_every needs checkpoint=PATH")
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=steps, desc="training", unit="step")
+        try:
+            for done in range(1, steps + 1):
+                losses = self.train_step()
+                if bar is not None:
+                    bar.update(1)
+                    if done % 10 == 0 or done == steps:
+                        bar.set_postfix(l1=f"{losses['l1']:.3f}", d=f"{losses['discriminator']:.2f}", refresh=False)
+                if callback is not None and (done % callback_every == 0 or done == steps):
+                    callback(self)
+                if checkpoint_every is not None and done % checkpoint_every == 0 and done != steps:
+                    self.save(checkpoint)
+        finally:
+            if bar is not None:
+                bar.close()
+        if checkpoint is not None:
+            self.save(checkpoint)
+        return self.history
+
+    # -- checkpoints
+    def save(self, path: str | os.PathLike, training_state: bool = True) -> Path:
+        """Write a checkpoint atomically (temporary file, then rename).
+
+        ``training_state=False`` keeps only what evaluation needs (the generator,
+        its weights rounded to float16, the configuration, the history): a file
+        about a quarter of the size, which cannot be resumed.
+        """
+        path = Path(path)
+        generator = self.generator.state_dict()
+        if not training_state:
+            generator = {name: t.half() if t.is_floating_point() else t for name, t in generator.items()}
+        payload = {
+            "format": CHECKPOINT_FORMAT,
+            "config": self.config.as_dict(),
+            "data": self.dataset.fingerprint(),
+            "step": self.step,
+            "history": {key: list(values) for key, values in self.history.items()},
+            "generator": generator,
+            "resumable": training_state,
+        }
+        if training_state:
+            payload.update(
+                discriminator=self.discriminator.state_dict(),
+                optimizer_g=self.optimizer_g.state_dict(),
+                optimizer_d=self.optimizer_d.state_dict(),
+                torch_rng_state=torch.get_rng_state(),
+            )
+        write_atomically(path, lambda temporary: torch.save(payload, temporary))
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, dataset: GlyphDataset) -> "Trainer":
+        """Continue the run saved at ``path`` on ``dataset`` (the same data it was trained on)."""
+        payload = read_checkpoint(path)
+        if not payload["resumable"]:
+            raise ValueError(f"checkpoint {str(path)!r} holds only the generator (saved with training_state=False): it cannot be resumed")
+        _check_compatible(payload["data"], dataset, f"checkpoint {str(path)!r}")
+        trainer = cls(dataset, TrainingConfig.from_dict(payload["config"]))
+        trainer.generator.load_state_dict(payload["generator"])
+        trainer.discriminator.load_state_dict(payload["discriminator"])
+        trainer.optimizer_g.load_state_dict(payload["optimizer_g"])
+        trainer.optimizer_d.load_state_dict(payload["optimizer_d"])
+        torch.set_rng_state(payload["torch_rng_state"])
+        trainer.step = payload["step"]
+        trainer.history = {key: list(values) for key, values in payload["history"].items()}
+        return trainer
+
+
+# ------------------------------------------------------------------ using a trained generator
+@torch.no_grad()
+def generate(generator: UNetGenerator, dataset: GlyphDataset, char_indices, font_id: int, batch_size: int = 256) -> np.ndarray:
+    """Generated glyphs (uint8, (n, S, S)) of these characters in target font ``font_id``.
+
+    The generator runs in eval mode (BatchNorm uses its running statistics); its
+    previous mode is restored afterwards.
+    """
+    if not 0 <= font_id < dataset.num_fonts:
+        raise ValueError(f"font_id={font_id!r} is not accepted: the data has target fonts 0..{dataset.num_fonts - 1}")
+    char_indices = np.asarray(char_indices, dtype=np.int64)
+    was_training = generator.training
+    generator.eval()
+    try:
+        out = []
+        for start in range(0, len(char_indices), batch_size):
+            chunk = char_indices[start : start + batch_size]
+            source, _, labels = dataset.batch(chunk, np.full(len(chunk), font_id))
+            out.append(to_uint8(generator(source, labels)))
+    finally:
+        generator.train(was_training)
+    size = dataset.image_size
+    return np.concatenate(out) if out else np.zeros((0, size, size), dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Held-out L1 of the generated glyphs and of two baselines that learn nothing.
+
+    L1 is the mean absolute pixel difference with images in [-1, 1] (as the network
+    sees them; 2.0 is black against white), of the generated glyphs as uint8 images.
+    Baselines: "copy source" answers with the source glyph itself; "blank page"
+    answers with an empty white image (it shows how much of the L1 is just ink:
+    a model that hedges towards white can beat copying without drawing anything
+    right, so look at the glyphs too). ``reduction`` is ``1 - generated / copy``.
+    """
+
+    split: str
+    characters: int
+    fonts: tuple[str, ...]
+    generated_l1: tuple[float, ...]
+    copy_source_l1: tuple[float, ...]
+    blank_l1: tuple[float, ...]
+
+    @property
+    def reduction(self) -> tuple[float, ...]:
+        return tuple(1 - g / c for g, c in zip(self.generated_l1, self.copy_source_l1))
+
+    @property
+    def overall_generated_l1(self) -> float:
+        return float(np.mean(self.generated_l1))
+
+    @property
+    def overall_copy_source_l1(self) -> float:
+        return float(np.mean(self.copy_source_l1))
+
+    @property
+    def overall_reduction(self) -> float:
+        return 1 - self.overall_generated_l1 / self.overall_copy_source_l1
+
+    @property
+    def overall_blank_l1(self) -> float:
+        return float(np.mean(self.blank_l1))
+
+    def rows(self) -> list[tuple[str, float, float, float, float]]:
+        """``(font, generated, copy source, reduction vs copy, blank page)``, then "overall"."""
+        rows = list(zip(self.fonts, self.generated_l1, self.copy_source_l1, self.reduction, self.blank_l1))
+        rows.append(("overall", self.overall_generated_l1, self.overall_copy_source_l1, self.overall_reduction,
+                     self.overall_blank_l1))
+        return rows
+
+    def __str__(self) -> str:
+        width = max(len(name) for name in (*self.fonts, "target font"))
+        lines = [
+            f"L1 on {self.characters:,} {self.split.replace('_', '-')} characters (images in [-1, 1])",
+            f"{'target font':<{width}}  {'generated':>9}  {'copy source':>11}  {'reduction':>9}  {'blank page':>10}",
+        ]
+        for name, generated, copied, reduction, blank in self.rows():
+            lines.append(f"{name:<{width}}  {generated:>9.4f}  {copied:>11.4f}  {reduction:>9.1%}  {blank:>10.4f}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def baselines(dataset: GlyphDataset, split: str = "held_out") -> dict[str, tuple[float, ...]]:
+    """L1 per target font of the two answers that learn nothing: ``{"copy source": ..., "blank page": ...}``."""
+    chars = dataset.indices(split)
+    if len(chars) == 0:
+        raise ValueError(f"the data has no {split!r} characters to evaluate on")
+    source = dataset.source[chars].astype(np.float32) / 127.5
+    copy, blank = [], []
+    for font_id in range(dataset.num_fonts):
+        target = dataset.targets[font_id, chars].astype(np.float32) / 127.5
+        copy.append(float(np.abs(source - target).mean()))
+        blank.append(float(np.abs(255 / 127.5 - target).mean()))
+    return {"copy source": tuple(copy), "blank page": tuple(blank)}
+
+
+def evaluate(generator: UNetGenerator, dataset: GlyphDataset, split: str = "held_out") -> Evaluation:
+    """Mean L1 per target font over a split (default: the held-out characters), with the baselines."""
+    reference = baselines(dataset, split)
+    chars = dataset.indices(split)
+    generated_l1 = []
+    for font_id in range(dataset.num_fonts):
+        target = dataset.targets[font_id, chars].astype(np.float32) / 127.5
+        generated = generate(generator, dataset, chars, font_id).astype(np.float32) / 127.5
+        generated_l1.append(float(np.abs(generated - target).mean()))
+    return Evaluation(split, len(chars), dataset.font_labels, tuple(generated_l1),
+                      reference["copy source"], reference["blank page"])
+
+
+def evaluate_checkpoint(path: str | os.PathLike, dataset: GlyphDataset, split: str = "held_out") -> Evaluation:
+    """``evaluate`` the generator of a checkpoint, after checking it fits the data."""
+    generator, payload = load_generator(path)
+    _check_compatible(payload["data"], dataset, f"checkpoint {str(path)!r}")
+    return evaluate(generator, dataset, split)
