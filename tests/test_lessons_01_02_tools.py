@@ -112,7 +112,7 @@ def test_plot_attention_cost_draws_memory_for_all_and_time_for_the_timed():
     assert list(memory_axes.lines[0].get_xdata()) == [2, 4, 8, 16]
     assert list(memory_axes.lines[0].get_ydata()) == [attention_matrix_mib(s) for s in (2, 4, 8, 16)]
     assert list(time_axes.lines[0].get_xdata()) == [2, 4, 8]
-    assert memory_axes.get_ylabel() == "MiB" and time_axes.get_ylabel() == "milliseconds"
+    assert memory_axes.get_ylabel() == "memory" and time_axes.get_ylabel() == "milliseconds"
     # levels 1..4 of a 32x32 image have maps 16, 8, 4, 2: all marked
     assert sorted(t.get_text() for t in memory_axes.texts) == [" L1", " L2", " L3", " L4"]
     plt.close(fig)

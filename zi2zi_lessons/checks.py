@@ -67,8 +67,10 @@ def check_self_attention(make_block, scaled: bool = False) -> bool:
         print(f"✗ {message}")
         return False
 
+    maker = getattr(make_block, "__name__", "make_block")
+    maker = "make_block" if maker == "<lambda>" else maker
     for channels, shape in _ATTENTION_CASES:
-        label = f"make_block({channels})"
+        label = f"{maker}({channels})"
         try:
             block = make_block(channels)
         except Exception as error:  # the learner's code: report, never crash

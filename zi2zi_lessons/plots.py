@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: F401
 # ---------------------------------------------------------------- attention (lesson 01)
 import math
 
+import matplotlib.ticker
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
@@ -116,17 +117,24 @@ def plot_attention_cost(table, image_size: int = 256, num_downs: int = 8):
     mib = [entries * 4 / 2**20 for entries in table.column("matrix entries")]
     timed = [(side, us / 1000) for side, us in zip(sides, table.column("forward µs")) if us is not None]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    left.loglog(sides, mib, "o-", color="tab:blue", base=2)
+    left.loglog(sides, mib, "o-", color="tab:blue")
     left.set_title("Attention matrix memory (float32)")
-    left.set_ylabel("MiB")
+    left.set_ylabel("memory")
+    memory_ticks = [(2**-10, "1 KiB"), (2**-5, "32 KiB"), (1, "1 MiB"), (2**5, "32 MiB"), (2**10, "1 GiB"), (2**15, "32 GiB")]
+    shown = [(mib_tick, label) for mib_tick, label in memory_ticks if min(mib) / 2 <= mib_tick <= max(mib) * 2]
+    left.set_yticks([mib_tick for mib_tick, _ in shown], labels=[label for _, label in shown])
+    left.minorticks_off()
     if timed:
-        right.loglog([side for side, _ in timed], [ms for _, ms in timed], "s-", color="tab:red", base=2)
+        right.loglog([side for side, _ in timed], [ms for _, ms in timed], "s-", color="tab:red")
+        right.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     right.set_title("Measured forward time (this run)")
     right.set_ylabel("milliseconds")
     right.set_xlim(left.get_xlim())
     for ax in (left, right):
         ax.set_xlabel("feature-map side H = W  (N = H*W pixels)")
-        ax.grid(True, which="both", alpha=0.3)
+        ax.set_xticks(sides, labels=[str(side) for side in sides])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.grid(True, which="major", alpha=0.3)
         for level in range(1, num_downs + 1):
             side = image_size // 2 ** level
             if min(sides) <= side <= max(sides):
