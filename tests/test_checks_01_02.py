@@ -199,3 +199,14 @@ def test_stride_checker_rejects_typical_mistakes(capsys, make_up, expected_words
 def test_stride_checker_can_accept_plain_stride_two(capsys):
     plain = lambda i, o: nn.ConvTranspose2d(i, o, 4, stride=2, padding=1, bias=False)  # noqa: E731
     assert verdict(capsys, check_innermost_up_fix, plain, require_refinement=False)[0]
+
+
+def test_checkers_leave_the_learners_random_state_alone(capsys):
+    from zi2zi_lessons import SelfAttention
+
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    check_self_attention(SelfAttention)
+    check_innermost_up_fix(load_solution("skip_block_02").make_innermost_up)
+    assert torch.equal(torch.rand(3), expected)

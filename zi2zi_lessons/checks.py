@@ -63,6 +63,11 @@ def check_self_attention(make_block, scaled: bool = False) -> bool:
     to 0.7 in both, and compares outputs on maps of several shapes (1x1 and non-square
     included). It prints one line saying what was off, or that everything matched.
     """
+    with torch.random.fork_rng():  # the learner's random state stays as it was
+        return _check_self_attention(make_block, scaled)
+
+
+def _check_self_attention(make_block, scaled: bool) -> bool:
     def fail(message: str) -> bool:
         print(f"✗ {message}")
         return False
@@ -265,6 +270,11 @@ def check_innermost_up_fix(make_up, require_refinement: bool = True) -> bool:
     author wanted). The checker runs it alone on several sizes, then inside the
     generator of ``STRIDE_EXERCISE`` at 64x64 and 128x128 (innermost maps 2x2 and 4x4).
     """
+    with torch.random.fork_rng():  # the learner's random state stays as it was
+        return _check_innermost_up_fix(make_up, require_refinement)
+
+
+def _check_innermost_up_fix(make_up, require_refinement: bool) -> bool:
     def fail(message: str) -> bool:
         print(f"✗ {message}")
         return False
