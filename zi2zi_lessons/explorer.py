@@ -118,13 +118,17 @@ def explore(num_downs: int = 8, ngf: int = 64, image_size: int = 256, upsample: 
     )
 
 
-def explorer_chart_png(state: ExplorerState, dpi: int = 80) -> bytes:
+CHART_SIZE_INCHES = (7.5, 3.6)
+CHART_DPI = 90
+
+
+def explorer_chart_png(state: ExplorerState, dpi: int = CHART_DPI) -> bytes:
     """The per-level bar chart of a state as PNG bytes (empty for an invalid state)."""
     if state.error is not None:
         return b""
     # Not pyplot, so no figure leaks into the notebook; fixed margins, because a
     # layout engine re-measures every label and doubles the drawing time.
-    figure = Figure(figsize=(7.5, 3.6))
+    figure = Figure(figsize=CHART_SIZE_INCHES)
     figure.subplots_adjust(left=0.08, right=0.99, top=0.91, bottom=0.2)
     side = state.values["image_size"]
     level_parameter_bars(state.levels, baseline=state.baseline_levels, ax=figure.add_subplot(),
@@ -154,9 +158,11 @@ class ArchitectureExplorer(widgets.VBox):
         level 1   [ ] attention   skip none (fixed)   128x128, 64 channels
         level 2   [ ] attention   skip [concat v]     64x64, 128 channels
         ...
-        total parameters 55,461,505    change +0 (+0.0%) against classic zi2zi
+        total parameters 55,461,505    0 (0.0%) against classic zi2zi, 8 levels (55,461,505)
         [error message, when the values make no working generator]
-        [per-level bar chart]  [level table]  [comparison with the baseline]
+        [per-level bar chart]
+        [level table]
+        [comparison with the baseline, level by level]
 
     Every change calls ``explore()`` (one rebuild on ``meta`` plus the tables) and
     redraws. ``.state`` is the latest ``ExplorerState``; ``.values()`` the control
@@ -223,20 +229,26 @@ class ArchitectureExplorer(widgets.VBox):
         self.total_html = self._classed(widgets.HTML(), "explorer-total")
         self.change_html = self._classed(widgets.HTML(), "explorer-change")
         self.error_html = self._classed(widgets.HTML(), "explorer-error")
-        self.chart = self._classed(widgets.Image(format="png"), "explorer-chart")
+        # shown at its own pixel size: stretched to the cell's width it would blur
+        chart_width = f"{round(CHART_SIZE_INCHES[0] * CHART_DPI)}px"
+        self.chart = self._classed(widgets.Image(format="png", layout=widgets.Layout(width=chart_width)), "explorer-chart")
         self.level_table_html = self._classed(widgets.HTML(), "explorer-level-table")
         self.comparison_html = self._classed(widgets.HTML(), "explorer-comparison")
         self.state: ExplorerState | None = None
         self._building_rows = False
         self._build_level_rows(dict.fromkeys(attention_levels, True), dict(level_skips or {}))
         self.num_downs.observe(self._on_depth_change, names="value")
+        # An HTML widget's tables get no notebook styling: give their cells some room.
+        table_style = widgets.HTML("<style>.explorer table td, .explorer table th {padding: 1px 10px;}</style>")
         super().__init__(children=[
+            table_style,
             widgets.HBox([self.num_downs, self.ngf, self.image_size, self.upsample]),
             self.levels_box,
             widgets.HBox([self.total_html, self.change_html], layout=widgets.Layout(grid_gap="2em")),
             self.error_html,
             self.chart,
-            widgets.HBox([self.level_table_html, self.comparison_html], layout=widgets.Layout(grid_gap="2em")),
+            self.level_table_html,
+            self.comparison_html,
         ])
         self.add_class("explorer")
         self.refresh()
