@@ -170,12 +170,14 @@ class ProcessGroup:
     def __init__(self, command: list[str], cwd: Path, env: dict[str, str], log_path: Path):
         self.command = command
         self.log_path = log_path
+        self.stopped: list[str] | None = None
         self._log = open(log_path, "wb")
         self.process = subprocess.Popen(command, cwd=cwd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
                                         stdin=subprocess.DEVNULL, start_new_session=True)
 
     def log_tail(self, lines: int = 40) -> str:
-        self._log.flush()
+        if not self._log.closed:
+            self._log.flush()
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
@@ -191,6 +193,8 @@ class ProcessGroup:
         `graceful` is a callable asking the program to exit on its own (e.g. the server's
         shutdown API); without it, or when it does not work in time, SIGTERM goes to the group.
         """
+        if self.stopped is not None:
+            return self.stopped
         spawned = self.descendants()
         forced = []
         if self.process.poll() is None and graceful is not None:
@@ -213,6 +217,7 @@ class ProcessGroup:
             process.kill()
         psutil.wait_procs(alive, timeout=timeout)
         self._log.close()
+        self.stopped = forced
         return forced
 
 

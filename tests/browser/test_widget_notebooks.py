@@ -13,10 +13,12 @@ from interactions import INTERACTIONS
 
 pytestmark = pytest.mark.browser
 
-WIDGET_NOTEBOOKS = labdriver.widget_notebooks()
+WIDGET_NOTEBOOKS = [pytest.param(path, id=path.stem) for path in labdriver.widget_notebooks()] or [
+    pytest.param(None, id="none", marks=pytest.mark.skip(
+        reason="no notebook in notebooks/ imports ipywidgets or zi2zi_lessons.explorer or shows a widget view"))]
 
 
-@pytest.mark.parametrize("notebook", WIDGET_NOTEBOOKS, ids=[path.stem for path in WIDGET_NOTEBOOKS])
+@pytest.mark.parametrize("notebook", WIDGET_NOTEBOOKS)
 def test_widget_notebook_runs_renders_and_responds(notebook, lab_for, page, screenshot):
     hook = INTERACTIONS.get(notebook.stem)
     assert hook is not None, (f"{notebook.name} shows widgets but tests/browser/interactions.py registers no "
