@@ -3,7 +3,9 @@
 
 PYTHON ?= python3
 VENV   := .venv
-# e.g. TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" for the small CPU build on Linux
+# e.g. TORCH_PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu" for the small CPU build
+# on Linux (PyPI's Linux torch is the CUDA build; 2.13.0+cpu counts as newer than 2.13.0, so pip takes it
+# while torch's own dependencies still come from PyPI at the versions in constraints.txt)
 TORCH_PIP_ARGS ?=
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
@@ -19,7 +21,7 @@ ZI2ZI_CHROMIUM ?= /usr/bin/chromium
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zi2zi-lessons needs Python >= 3.11; run make PYTHON=python3.11 ...")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	# torch first, pinned: an unpinned torch would pull the CUDA build.
+	# torch first, on its own, so that TORCH_PIP_ARGS applies to torch only.
 	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[lab,test]"
 	touch $(STAMP)
