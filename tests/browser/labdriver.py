@@ -9,7 +9,9 @@ run it, check what a learner would see, operate its widgets.
     open_notebook(page, server, path)   -> NotebookPage
         .run_all()                      Run All, wait until every cell ran and the kernel is idle
         .check_outputs(expected)        no error output, every widget view rendered
-        .control(...), .select(...)     operate ipywidgets controls as a learner would
+        .cell(...), .control(...)       find a cell, a control by its description
+        .select/.toggle/.set_number     operate Dropdowns, Checkboxes, sliders as a learner would
+        .expect_text(...)               wait for the visible result
         .screenshot(path)
 
 Every wait has a timeout and fails saying what it was waiting for.
@@ -550,12 +552,6 @@ class NotebookPage:
     def toggle(self, description: str, checked: bool, within=None) -> None:
         self.control(description, within).locator("input[type=checkbox]").set_checked(checked)
 
-    def choose(self, description: str, option: str, within=None) -> None:
-        """Click `option` in a ToggleButtons or RadioButtons control."""
-        control = self.control(description, within)
-        buttons = control.locator("button, label").filter(has_text=re.compile(rf"^\s*{re.escape(option)}\s*$"))
-        buttons.first.click()
-
     def set_number(self, description: str, value, within=None) -> None:
         """Type `value` into a slider's read-out or a number/text box, then Enter."""
         control = self.control(description, within)
@@ -564,13 +560,6 @@ class NotebookPage:
         field.press("Control+A")
         field.type(str(value))
         field.press("Enter")
-
-    def click_button(self, text: str) -> None:
-        buttons = self.page.locator(".jp-NotebookPanel:visible button.jupyter-button").filter(
-            has_text=re.compile(rf"^\s*{re.escape(text)}\s*$"))
-        if buttons.count() != 1:
-            raise AssertionError(f"{self.path}: expected one button {text!r}, found {buttons.count()}")
-        buttons.click()
 
     def expect_text(self, locator, pattern: str | re.Pattern, what: str, timeout: float = UPDATE_TIMEOUT) -> str:
         """Wait until `locator` shows text matching `pattern` (a plain string must appear in it)."""
