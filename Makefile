@@ -47,8 +47,9 @@ test-unit: $(STAMP)
 test-browser: $(STAMP)
 	ZI2ZI_CHROMIUM=$(ZI2ZI_CHROMIUM) $(PY) -m pytest -m browser tests/browser
 
+# CI set (to true unless given) puts lesson 06 in quick mode: seconds instead of minutes of training.
 test-notebooks: $(STAMP)
-	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
+	CI=$${CI:-true} $(PY) -m pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks
 
 ## notebooks: re-execute every notebook in place, in order, each in a fresh kernel
 notebooks: $(STAMP)

@@ -418,7 +418,7 @@ def check_copy_baseline(value, data, font_id: int, split: str = "held_out") -> b
     try:
         value = float(value)
     except (TypeError, ValueError):
-        print(f"expected a number, got {type(value).__name__}")
+        print(f"Not yet: give the L1 as a number (got {type(value).__name__})")
         return False
     if abs(value - right) <= 1e-4 * max(1.0, right):
         print(f"Right: the copy-the-source L1 for {data.font_labels[font_id]} is {right:.4f}")
@@ -454,7 +454,8 @@ def check_constant_loss(constant_loss) -> bool:
     state = torch.get_rng_state()
     try:
         torch.manual_seed(6)
-        generator = UNetGenerator.from_config(tiny_generator_config(num_fonts=3, ngf=8, embedding_dim=8)).eval()
+        # train mode, as in training: BatchNorm normalises each batch by its own statistics
+        generator = UNetGenerator.from_config(tiny_generator_config(num_fonts=3, ngf=8, embedding_dim=8)).train()
         source = torch.rand(4, 1, 64, 64) * 2 - 1
         fake = torch.rand(4, 1, 64, 64) * 2 - 1
         with torch.no_grad():
@@ -479,11 +480,11 @@ def check_constant_loss(constant_loss) -> bool:
               f"{' of shape ' + str(tuple(answer.shape)) if isinstance(answer, torch.Tensor) else ''})")
         return False
     if torch.allclose(answer.detach().float(), right, rtol=1e-4, atol=1e-7):
-        print(f"Right: MSE between the 2x2 bottlenecks = {right.item():.5f}")
+        print(f"Right: the MSE between the 2x2 bottlenecks is {right.item():.4g}")
         return True
     for hint, value in wrong.items():
         if torch.allclose(answer.detach().float(), value, rtol=1e-4, atol=1e-7):
             print(f"Not yet: {hint}")
             return False
-    print(f"Not yet: got {answer.item():.5f}, expected {right.item():.5f} = mean((encode(fake) - encode(source)) ** 2)")
+    print(f"Not yet: got {answer.item():.4g}, expected {right.item():.4g} = mean((encode(fake) - encode(source)) ** 2)")
     return False

@@ -536,9 +536,9 @@ def build_dataset(
     kept, skipped, images = [], {}, []
     iterator = wanted
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm
 
-        iterator = tqdm(wanted, desc="rendering", unit="char")
+        iterator = tqdm(wanted, desc="rendering", unit="char", mininterval=1.0)
     for ch in iterator:
         attempts = [(r, *r.attempt(ch)) for r in renderers]
         reasons = [f"{r.label} ({r.spec.path.name}): {why}" for r, _, why in attempts if why is not None]

@@ -285,30 +285,32 @@ def _running_mean(values, window: int):
 
 
 LOSS_PANELS = (
-    ("l1", "L1 (generated vs real target)", "mean |pixel difference|"),
-    ("constant", "constant loss (bottleneck MSE)", "mean squared difference"),
-    ("adversarial", "generator: fool the discriminator", "BCE"),
-    ("category", "generator: font named correctly", "cross-entropy"),
+    (("l1",), "L1 (generated vs real target)", "mean |pixel difference|"),
+    (("constant",), "constant loss (bottleneck MSE)", "mean squared difference"),
+    (("adversarial", "discriminator"), "adversarial: generator vs discriminator", "BCE (+ category for D)"),
+    (("category",), "generator: font named correctly", "cross-entropy"),
 )
+LOSS_LABELS = {"adversarial": "generator: fool D", "discriminator": "discriminator: total"}
 
 
 def loss_curves(history, title: str = "Training losses", window: int = 25):
     """Four panels of per-step losses (light) with their running mean over ``window`` steps (dark)."""
     figure, axes = plt.subplots(2, 2, figsize=(10, 6), sharex=True)
-    for axis, (key, panel_title, ylabel) in zip(axes.flat, LOSS_PANELS):
-        values = history[key]
-        steps = range(1, len(values) + 1)
-        axis.plot(steps, values, color="tab:blue", alpha=0.25, linewidth=0.8, label="per step")
-        if values:
-            x, smooth = _running_mean(values, window)
-            axis.plot(x, smooth, color="tab:blue", linewidth=1.8, label=f"mean of {min(window, len(values))} steps")
+    for axis, (keys, panel_title, ylabel) in zip(axes.flat, LOSS_PANELS):
+        for key, colour in zip(keys, ("tab:blue", "tab:orange")):
+            values = history[key]
+            name = LOSS_LABELS.get(key, key)
+            axis.plot(range(1, len(values) + 1), values, color=colour, alpha=0.25, linewidth=0.8)
+            if values:
+                x, smooth = _running_mean(values, window)
+                axis.plot(x, smooth, color=colour, linewidth=1.8, label=f"{name}, mean of {min(window, len(values))} steps")
         axis.set_title(panel_title)
         axis.set_ylabel(ylabel)
         axis.grid(alpha=0.3)
+        axis.legend(loc="upper right", fontsize="small")
     for axis in axes[1]:
         axis.set_xlabel("training step")
-    axes[0, 0].legend(loc="upper right")
-    figure.suptitle(title)
+    figure.suptitle(f"{title} (light: every step)")
     figure.tight_layout()
     return figure
 

@@ -325,7 +325,7 @@ class Trainer:
         """Run ``steps`` more steps.
 
         Args:
-            progress: show a tqdm progress bar (a widget in Jupyter) with the latest losses.
+            progress: show a tqdm progress bar with the latest losses (on stderr).
             callback: called as ``callback(trainer)`` every ``callback_every`` steps and
                 after the last one (e.g. ``plots.LiveLossCurves()``).
             checkpoint: path written (atomically) every ``checkpoint_every`` steps, if
@@ -341,9 +341,12 @@ class Trainer:
             raise ValueError("checkpoint_every needs checkpoint=PATH")
         bar = None
         if progress:
-            from tqdm.auto import tqdm
+            # The text bar (not tqdm.auto's widget): it works in a terminal and in every notebook
+            # front end, and a saved notebook keeps it without a widget manager. One refresh a
+            # second keeps the stored output small.
+            from tqdm import tqdm
 
-            bar = tqdm(total=steps, desc="training", unit="step")
+            bar = tqdm(total=steps, desc="training", unit="step", mininterval=1.0)
         try:
             for done in range(1, steps + 1):
                 losses = self.train_step()
