@@ -6,6 +6,7 @@ free of CJK fonts.
 
 import math
 import os
+import sys
 from pathlib import Path
 
 import matplotlib
@@ -320,3 +321,38 @@ def test_constant_loss_checker(capsys):
     assert "return one number" in capsys.readouterr().out
     assert not check_constant_loss(lambda g, s, f: 1 / 0)
     assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_the_progress_bar_keeps_one_line_in_a_notebook(monkeypatch, latin):
+    shown = []
+
+    class Handle:
+        def update(self, data, raw=False):
+            shown.append(data["text/plain"])
+
+    monkeypatch.setattr("IPython.display.display", lambda data, raw=False, display_id=False: Handle())
+    line = training.NotebookLine()
+    line.write("\rtraining:  10%|#  | 1/10")
+    line.flush()
+    line.write("\rtraining: 100%|###| 10/10\n")
+    line.flush()
+    assert shown == ["training:  10%|#  | 1/10", "training: 100%|###| 10/10"]
+    # outside a Jupyter kernel the bar goes to stderr
+    assert training._progress_file() is sys.stderr
+
+
+def test_training_in_a_kernel_shows_the_bar_in_one_updated_output(monkeypatch, latin):
+    lines = []
+
+    class Handle:
+        def update(self, data, raw=False):
+            lines.append(data["text/plain"])
+
+    class Shell:
+        kernel = object()
+
+    monkeypatch.setattr("IPython.get_ipython", lambda: Shell())
+    monkeypatch.setattr("IPython.display.display", lambda data, raw=False, display_id=False: Handle())
+    trainer = Trainer(latin, small_config())
+    trainer.train(3)
+    assert lines and lines[-1].startswith("training: 100%") and "3/3" in lines[-1]

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import sys
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -206,6 +208,43 @@ def _check_compatible(data: dict, dataset: GlyphDataset, what: str) -> None:
 
 
 # ------------------------------------------------------------------ training
+class NotebookLine:
+    """A file for tqdm that shows only its latest line, in one notebook output updated in place.
+
+    tqdm redraws its bar by writing ``"\r" + bar``; a notebook would store every redraw as
+    another piece of stream output (hundreds of lines in a saved notebook, each shown by
+    viewers that ignore ``\r``). Here each redraw replaces the text of one display instead.
+    Not a widget, so a saved notebook shows the final bar without a widget manager.
+    """
+
+    encoding = "utf-8"  # tqdm draws its bar with block characters only on a UTF-8 file
+
+    def __init__(self):
+        from IPython.display import display
+
+        self._line = ""
+        self._handle = display({"text/plain": self._line}, raw=True, display_id=True)
+
+    def write(self, text: str) -> int:
+        pieces = [piece for piece in re.split(r"[\r\n]", text) if piece.strip()]
+        if pieces:
+            self._line = pieces[-1]
+        return len(text)
+
+    def flush(self) -> None:
+        self._handle.update({"text/plain": self._line}, raw=True)
+
+
+def _progress_file():
+    """Where progress bars go: a ``NotebookLine`` inside a Jupyter kernel, else stderr."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return sys.stderr
+    shell = get_ipython()
+    return NotebookLine() if shell is not None and hasattr(shell, "kernel") else sys.stderr
+
+
 class Trainer:
     """Trains a generator and a discriminator on the training characters of a data set.
 
@@ -325,7 +364,8 @@ class Trainer:
         """Run ``steps`` more steps.
 
         Args:
-            progress: show a tqdm progress bar with the latest losses (on stderr).
+            progress: show a tqdm progress bar with the latest losses: on stderr, or
+                in a notebook as one output line updated in place (``NotebookLine``).
             callback: called as ``callback(trainer)`` every ``callback_every`` steps and
                 after the last one (e.g. ``plots.LiveLossCurves()``).
             checkpoint: path written (atomically) every ``checkpoint_every`` steps, if
@@ -341,12 +381,9 @@ class Trainer:
             raise ValueError("checkpoint_every needs checkpoint=PATH")
         bar = None
         if progress:
-            # The text bar (not tqdm.auto's widget): it works in a terminal and in every notebook
-            # front end, and a saved notebook keeps it without a widget manager. One refresh a
-            # second keeps the stored output small.
             from tqdm import tqdm
 
-            bar = tqdm(total=steps, desc="training", unit="step", mininterval=1.0)
+            bar = tqdm(total=steps, desc="training", unit="step", mininterval=1.0, file=_progress_file())
         try:
             for done in range(1, steps + 1):
                 losses = self.train_step()
