@@ -198,8 +198,9 @@ class GlyphRenderer:
             refused, not shrunk.
         supersample: drawing resolution relative to ``size`` (area-averaged down).
 
-    ``problem(ch)`` says why ``ch`` cannot be rendered (``None`` if it can);
-    ``render(ch)`` returns the image or raises ``ValueError`` with that reason.
+    ``attempt(ch)`` returns ``(image, None)`` or ``(None, reason)``; ``problem(ch)``
+    only the reason (``None`` if ``ch`` renders); ``render(ch)`` the image, or raises
+    ``ValueError`` with the reason.
     """
 
     def __init__(self, font, size: int = 64, em_fraction: float = 0.875, supersample: int = 4):
