@@ -130,10 +130,18 @@ def block_view(image_size: int = 256, **settings) -> str:
     )
 
 
+# An HTML widget's tables get no notebook styling: without padding the columns run together.
+BLOCK_VIEW_STYLE = "<style>.block-view table td, .block-view table th {padding: 1px 10px;}</style>"
+
+
 def block_widget(level: int = 7, skip: str = "concat", child_skip: str = "concat", upsample: str = "transpose",
                  attention: bool = False, image_size: int = 256) -> widgets.VBox:
     """Switch one level's join mode, its child's join mode, the upsampling and attention;
-    see the level's row, its parameter count and its torchinfo summary update."""
+    see the level's row, its parameter count and its torchinfo summary update.
+
+    CSS classes, stable hooks for browser tests: ``block-widget`` on the whole widget,
+    ``block-view`` on the HTML showing the row, the count and the summary (or the error).
+    """
     controls = {
         "level": widgets.IntSlider(value=level, min=1, max=8, description="level"),
         "skip": widgets.Dropdown(options=SKIP_MODES, value=skip, description="skip"),
@@ -142,14 +150,18 @@ def block_widget(level: int = 7, skip: str = "concat", child_skip: str = "concat
         "attention": widgets.Checkbox(value=attention, description="attention"),
     }
     view = widgets.HTML()
+    view.add_class("block-view")
 
     def update(_change=None):
-        view.value = block_view(image_size=image_size, **{name: control.value for name, control in controls.items()})
+        view.value = BLOCK_VIEW_STYLE + block_view(image_size=image_size,
+                                                   **{name: control.value for name, control in controls.items()})
 
     for control in controls.values():
         control.observe(update, names="value")
     update()
-    return widgets.VBox([widgets.HBox(list(controls.values())[:3]), widgets.HBox(list(controls.values())[3:]), view])
+    widget = widgets.VBox([widgets.HBox(list(controls.values())[:3]), widgets.HBox(list(controls.values())[3:]), view])
+    widget.add_class("block-widget")
+    return widget
 
 
 # ---------------------------------------------------------------- the architecture explorer (lesson 03)
