@@ -183,3 +183,12 @@ def test_block_widget_updates_on_every_control_and_shows_errors():
     assert "Cannot build this block" in view.value
     controls["skip"].value = "none"
     assert "Level 1 at 256x256" in view.value
+
+
+def test_block_widget_css_hooks_for_browser_tests():
+    widget = explorer.block_widget(level=7)
+    view = widget.children[2]
+    assert "block-widget" in widget._dom_classes and "block-view" in view._dom_classes
+    assert view.value.startswith(explorer.BLOCK_VIEW_STYLE) and ".block-view table td" in explorer.BLOCK_VIEW_STYLE
+    widget.children[0].children[0].value = 1  # level 1 with skip "concat": the error keeps the style
+    assert view.value.startswith(explorer.BLOCK_VIEW_STYLE) and "Cannot build this block" in view.value
