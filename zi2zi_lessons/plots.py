@@ -15,6 +15,60 @@ import matplotlib.pyplot as plt  # noqa: F401
 
 
 # ---------------------------------------------------------------- cost of attention (lessons 04-05)
+def plot_level_parameters(designs, title: str = "Parameters per level"):
+    """Grouped bars: each design's parameters per level, in millions.
+
+    ``designs`` maps a name to a ``UNetGenerator``, ``GeneratorConfig`` or dict of its
+    arguments (configurations are built on ``meta``); all must have the same depth.
+    """
+    from .anatomy import build_meta
+    from .unet import UNetGenerator
+
+    models = {name: spec if isinstance(spec, UNetGenerator) else build_meta(spec) for name, spec in designs.items()}
+    depths = {model.config.num_downs for model in models.values()}
+    if len(depths) != 1:
+        raise ValueError(f"plot_level_parameters needs designs of one depth, got num_downs {sorted(depths)}")
+    levels = list(range(1, depths.pop() + 1))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.8 / len(models)
+    for i, (name, model) in enumerate(models.items()):
+        millions = [info.parameters / 1e6 for info in model.levels(None)]
+        ax.bar([level - 0.4 + width * (i + 0.5) for level in levels], millions, width=width, label=name)
+    ax.set_xticks(levels)
+    ax.set_xlabel("level (1 = outermost, next to the image)")
+    ax.set_ylabel("parameters of the level (millions)")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_cost_scaling(pixels, seconds, exponent: float, labels=None, title: str = "Time of self-attention against map size"):
+    """Log-log plot of measured times against pixels N, with the fitted ``N^exponent`` line.
+
+    ``seconds`` maps a series name (e.g. "forward") to times, one per entry of ``pixels``.
+    """
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    pixels = np.asarray(pixels, dtype=float)
+    for name, times in seconds.items():
+        ax.loglog(pixels, np.asarray(times) * 1e3, "o-", label=f"{name} (measured)")
+    reference = np.asarray(next(iter(seconds.values())), dtype=float) * 1e3
+    fitted = reference[-1] * (pixels / pixels[-1]) ** exponent
+    ax.loglog(pixels, fitted, "k--", label=f"N^{exponent:.2f} through the last point")
+    if labels is not None:
+        ax.set_xticks(pixels, labels=labels)
+        ax.minorticks_off()
+    ax.set_xlabel("pixels N of the feature map (log scale)")
+    ax.set_ylabel("time (ms, log scale)")
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(True, which="major", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
 
 
 # ---------------------------------------------------------------- glyphs and training (lesson 06)

@@ -1,0 +1,62 @@
+"""The package's SelfAttention against the plain matrix version (bmm + softmax, the
+form the papers and the seeds use): time, peak memory and output difference.
+
+    .venv/bin/python benchmarks/attention_cost.py                      # the full grid
+    .venv/bin/python benchmarks/attention_cost.py --output benchmarks/attention_cost.txt
+
+Grid: maps of 16x16, 32x32 and 64x64 pixels with 64 and 256 channels, batch 4;
+forward without autograd (inference) and forward+backward (training). Both versions
+use the same weights. Times are the best of --repeats calls taken in turns, so read
+the ratios (same run, same load), not the milliseconds. Peak memory is measured with
+torch.profiler's allocator events (see zi2zi_lessons/cost.py for why that and not
+tracemalloc or the process size).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from zi2zi_lessons.cost import compare_with_matrix_version, comparison_table
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sides", type=int, nargs="+", default=[16, 32, 64], help="map sides (default: 16 32 64)")
+    parser.add_argument("--channels", type=int, nargs="+", default=[64, 256], help="channels, multiples of 8 (default: 64 256)")
+    parser.add_argument("--batch", type=int, default=4, help="batch size (default: 4)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed calls per version, best kept (default: 3)")
+    parser.add_argument("--output", type=Path, help="also write the table to this file")
+    args = parser.parse_args(argv)
+    for side in args.sides:
+        if side < 1:
+            parser.error(f"--sides {side} is not accepted: sides must be positive")
+    for channels in args.channels:
+        if channels < 8 or channels % 8:
+            parser.error(f"--channels {channels} is not accepted: SelfAttention needs a positive multiple of 8")
+
+    started = time.strftime("%Y-%m-%d %H:%M")
+    results = []
+    for side in args.sides:
+        for channels in args.channels:
+            print(f"measuring {side}x{side}, {channels} channels ...", file=sys.stderr, flush=True)
+            results.append(compare_with_matrix_version(channels, side, batch=args.batch, repeats=args.repeats))
+    header = (
+        f"SelfAttention (fused kernel) against bmm + softmax, batch {args.batch}, best of {args.repeats}\n"
+        f"run {started}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
+    text = f"{header}\n\n{comparison_table(results)}\n"
+    print(text)
+    if args.output is not None:
+        args.output.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
