@@ -181,7 +181,7 @@ def attention_ops(block, x):
 
 def test_large_maps_run_the_fused_kernel_and_never_store_the_matrix():
     block = SelfAttention(32)
-    ops = attention_ops(block, torch.randn(1, 32, 16, 17, requires_grad=True))  # 272 pixels > 256
+    ops = attention_ops(block, torch.randn(1, 32, 32, 33, requires_grad=True))  # 1,056 pixels > 1,024
     assert "aten::_scaled_dot_product_flash_attention_for_cpu" in ops
     assert "aten::_scaled_dot_product_flash_attention_for_cpu_backward" in ops
     assert "aten::_scaled_dot_product_attention_math" not in ops
@@ -190,7 +190,7 @@ def test_large_maps_run_the_fused_kernel_and_never_store_the_matrix():
 
 def test_small_maps_store_the_matrix():
     block = SelfAttention(32)
-    ops = attention_ops(block, torch.randn(1, 32, 16, 16, requires_grad=True))  # 256 pixels
+    ops = attention_ops(block, torch.randn(1, 32, 32, 32, requires_grad=True))  # 1,024 pixels
     assert "aten::bmm" in ops
     assert "aten::_scaled_dot_product_flash_attention_for_cpu" not in ops
 

@@ -111,11 +111,12 @@ class SelfAttention(nn.Module):
     Shapes: ``(B, C, H, W) -> (B, C, H, W)``.
     """
 
-    #: Maps of at most this many pixels (16x16) store their N x N weights: at most
-    #: 256 KiB per image in float32, and faster there than the fused kernel. Larger
-    #: maps use ``fused_attention``, whose memory grows with N instead of N^2.
-    #: ``benchmarks/attention_cost.py`` measures both sides of this choice.
-    stored_weights_max_pixels = 256
+    #: Maps of at most this many pixels (32x32) store their N x N weights: at most
+    #: 4 MiB per image in float32, and there the stored form is as fast or faster.
+    #: Larger maps use ``fused_attention``, whose memory grows with N instead of N^2
+    #: (6 to 24 times less at 64x64). ``benchmarks/attention_cost.py`` measures both
+    #: sides of this choice.
+    stored_weights_max_pixels = 1024
 
     def __init__(self, channels: int, scaled: bool = False):
         super().__init__()

@@ -4,7 +4,7 @@
 Self-attention on an ``H x W`` map compares every pixel with every other: with
 ``N = H * W`` pixels the weights form an ``N x N`` matrix per image. Written the way
 the papers and the seeds write it (``bmm`` + ``softmax``), that matrix is stored;
-on maps larger than 16x16 the package's ``SelfAttention`` uses PyTorch's fused
+on maps larger than 32x32 the package's ``SelfAttention`` uses PyTorch's fused
 kernel, which never stores it.
 Sizes here are computed (deterministic); times and peak memory are measured on the
 machine that runs them and should only be compared within one run.
@@ -121,22 +121,30 @@ def peak_memory_bytes(fn: Callable[[], object]) -> int:
     return peak
 
 
-def best_times(functions: Sequence[Callable[[], object]], repeats: int = 3) -> list[float]:
-    """Fastest of ``repeats`` calls of each function, in seconds, after one warm-up call each.
+def best_times(functions: Sequence[Callable[[], object]], repeats: int = 3, min_sample_seconds: float = 0.05) -> list[float]:
+    """Seconds per call of each function: the fastest of ``repeats`` samples.
 
-    The functions are called in turns (a, b, a, b, ...) so that a busy machine
-    slows them alike and their ratio stays meaningful.
+    One warm-up call each first (it also tells how long a call takes). A sample of a
+    quick function times several calls in a row, enough to fill ``min_sample_seconds``,
+    and divides (as ``timeit`` does), so that timer resolution and short interruptions
+    weigh less. The functions are sampled in turns (a, b, a, b, ...) so that a busy
+    machine slows them alike and their ratio stays meaningful.
     """
     if repeats < 1:
         raise ValueError(f"repeats={repeats!r} is not accepted: it must be at least 1")
+    calls = []
     for fn in functions:
+        start = time.perf_counter()
         fn()
+        once = time.perf_counter() - start
+        calls.append(max(1, min(1000, int(min_sample_seconds / max(once, 1e-9)))))
     best = [math.inf] * len(functions)
     for _ in range(repeats):
         for i, fn in enumerate(functions):
             start = time.perf_counter()
-            fn()
-            best[i] = min(best[i], time.perf_counter() - start)
+            for _ in range(calls[i]):
+                fn()
+            best[i] = min(best[i], (time.perf_counter() - start) / calls[i])
     return best
 
 
@@ -177,11 +185,19 @@ def level_attention_costs(spec=None, image_size: int = 256, batch: int = 1) -> T
     )
 
 
-def time_self_attention(channels: int, side: int, batch: int = 1, repeats: int = 2, seed: int = 0) -> tuple[float, float]:
+def time_self_attention(
+    channels: int, side: int, batch: int = 1, repeats: int = 2, seed: int = 0, stored_weights_max_pixels: int | None = None
+) -> tuple[float, float]:
     """Best forward time and best forward+backward time (seconds) of the package's
-    ``SelfAttention(channels).attend`` on a ``batch x channels x side x side`` map."""
+    ``SelfAttention(channels).attend`` on a ``batch x channels x side x side`` map.
+
+    ``stored_weights_max_pixels`` overrides the block's choice of path for this
+    measurement (0: always the fused kernel); ``None`` keeps the package's default.
+    """
     generator = torch.Generator().manual_seed(seed)
     block = SelfAttention(channels)
+    if stored_weights_max_pixels is not None:
+        block.stored_weights_max_pixels = stored_weights_max_pixels
     x = torch.randn(batch, channels, side, side, generator=generator, requires_grad=True)
 
     def forward():

@@ -71,4 +71,43 @@ def plot_cost_scaling(pixels, seconds, exponent: float, labels=None, title: str 
 
 
 
+def plot_level_attention_costs(spec=None, image_size: int = 256, batch: int = 1):
+    """Two panels per level of a generator: the memory of the stored N x N attention
+    weights (log scale) and the parameters ``SelfAttention`` would add there."""
+    from .cost import attention_matrix_bytes, level_attention_costs
+
+    table = level_attention_costs(spec, image_size=image_size, batch=batch)
+    levels = table.column("level")
+    names = [f"{level}\n{size}" for level, size in zip(levels, table.column("encoded map"))]
+    sides = [int(size.split("x")[0]) for size in table.column("encoded map")]
+    mebibytes = [attention_matrix_bytes(side, batch=batch) / 2**20 for side in sides]
+    fig, (memory_ax, parameter_ax) = plt.subplots(1, 2, figsize=(11, 4))
+    memory_ax.bar(names, mebibytes, color="tab:red")
+    memory_ax.set_yscale("log")
+    memory_ax.set_xlabel("level and encoded map")
+    memory_ax.set_ylabel("stored attention weights (MiB, log scale)")
+    memory_ax.set_title(f"Memory of the N x N weights, batch {batch}, float32")
+    for x, value in enumerate(mebibytes):
+        memory_ax.annotate(_short_bytes(value * 2**20), (x, value), ha="center", va="bottom", fontsize=8)
+    parameter_ax.bar(names, [p / 1e3 for p in table.column("attention parameters")], color="tab:blue")
+    parameter_ax.set_xlabel("level and encoded map")
+    parameter_ax.set_ylabel("SelfAttention parameters (thousands)")
+    parameter_ax.set_title("Parameters of one SelfAttention block")
+    memory_ax.set_ylim(top=max(mebibytes) * 20)  # room for the labels above the bars
+    for ax in (memory_ax, parameter_ax):
+        ax.grid(axis="y", alpha=0.3)
+        ax.tick_params(axis="x", labelsize=8)
+    fig.suptitle(f"Self-attention at each level of the generator, {image_size}x{image_size} input")
+    fig.tight_layout()
+    return fig
+
+
+def _short_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")
+
+
 # ---------------------------------------------------------------- glyphs and training (lesson 06)

@@ -79,8 +79,9 @@ def skip_routes(model: UNetGenerator, images: torch.Tensor, labels: torch.Tensor
     ``skip="none"`` only the down path uses ``x``, and the two gradients are the same
     tensor: the skip's share is exactly zero.
 
-    The model is left as it was (its mode and weights; its parameter gradients are
-    not touched because the backward pass asks only for the input gradients).
+    The model is left as it was: its mode, weights and buffers (BatchNorm's running
+    statistics are restored after the forward pass) and its parameters' ``.grad``
+    (the backward pass asks only for the input gradients).
     """
     model.check_inputs(images, labels)
     blocks = list(model.blocks())
@@ -102,6 +103,8 @@ def skip_routes(model: UNetGenerator, images: torch.Tensor, labels: torch.Tensor
         return hook
 
     images = images.detach().requires_grad_(True)
+    # A forward pass in train mode updates BatchNorm's running statistics: keep them.
+    buffers = {name: buffer.clone() for name, buffer in model.named_buffers()}
     try:
         for i, block in enumerate(blocks):
             handles.append(block.down.register_forward_pre_hook(split_input(i)))
@@ -109,13 +112,15 @@ def skip_routes(model: UNetGenerator, images: torch.Tensor, labels: torch.Tensor
             last = block.attention if block.attention is not None else block.down
             handles.append(last.register_forward_hook(keep_encoded(i)))
         output = model(images, labels)
+        upstream = torch.ones_like(output) if upstream is None else upstream
+        inputs = [captured[i][name] for i in range(len(blocks)) for name in ("x", "alias")]
+        gradients = torch.autograd.grad((output * upstream).sum(), inputs, allow_unused=True)
     finally:
         for handle in handles:
             handle.remove()
-
-    upstream = torch.ones_like(output) if upstream is None else upstream
-    inputs = [captured[i][name] for i in range(len(blocks)) for name in ("x", "alias")]
-    gradients = torch.autograd.grad((output * upstream).sum(), inputs, allow_unused=True)
+        with torch.no_grad():  # after the backward pass, which needs the buffers as they were
+            for name, buffer in model.named_buffers():
+                buffer.copy_(buffers[name])
 
     rows = []
     for i, block in enumerate(blocks):
