@@ -3,32 +3,49 @@
 
 PYTHON ?= python3
 VENV   := .venv
-# e.g. TORCH_PIP_ARGS="--index-url https://download.pytorch.org/whl/cpu" for the small CPU build on Linux
+# e.g. TORCH_PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cpu" for the small CPU build
+# on Linux (PyPI's Linux torch is the CUDA build; 2.13.0+cpu counts as newer than 2.13.0, so pip takes it
+# while torch's own dependencies still come from PyPI at the versions in constraints.txt)
 TORCH_PIP_ARGS ?=
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 # JupyterLab refuses to run as root unless told; only add the flag when we are root.
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+# More arguments for jupyter lab, e.g. make lab LAB_ARGS="--port=8890 --no-browser"
+LAB_ARGS ?=
+# The browser tests drive this Chromium (Debian's package); nothing downloads a browser.
+ZI2ZI_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: lab test test-unit test-notebooks notebooks clean-venv
+.PHONY: lab test test-unit test-notebooks test-browser notebooks clean-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zi2zi-lessons needs Python >= 3.11; run make PYTHON=python3.11 ...")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	# torch first, pinned: an unpinned torch would pull the CUDA build.
+	# torch first, on its own, so that TORCH_PIP_ARGS applies to torch only.
 	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0 $(TORCH_PIP_ARGS)
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[lab,test]"
 	touch $(STAMP)
 
 ## lab: open JupyterLab on notebooks/ (127.0.0.1, token authentication on)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
 
-## test: unit tests, then every notebook under nbval
+## test: unit tests, every notebook under nbval, then the browser tests when Chromium is here
 test: test-unit test-notebooks
+	@if [ -x "$(ZI2ZI_CHROMIUM)" ]; then \
+		$(MAKE) --no-print-directory test-browser; \
+	else \
+		echo "SKIPPED the browser tests: no Chromium at $(ZI2ZI_CHROMIUM)."; \
+		echo "  Enable them: sudo apt-get install chromium (Debian/Ubuntu),"; \
+		echo "  or make test ZI2ZI_CHROMIUM=/path/to/chromium"; \
+	fi
 
 test-unit: $(STAMP)
-	$(PY) -m pytest tests
+	$(PY) -m pytest -m "not browser" tests
+
+## test-browser: every widget notebook in JupyterLab in headless Chromium, and make lab itself
+test-browser: $(STAMP)
+	ZI2ZI_CHROMIUM=$(ZI2ZI_CHROMIUM) $(PY) -m pytest -m browser tests/browser
 
 test-notebooks: $(STAMP)
 	$(PY) -m pytest --nbval-lax --nbval-current-env --nbval-sanitize-with notebooks/nbval_sanitize.cfg notebooks

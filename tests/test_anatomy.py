@@ -95,3 +95,49 @@ def test_summary_leaves_the_callers_model_as_it_was():
 def test_summary_rejects_an_image_size_the_model_cannot_take():
     with pytest.raises(ValueError, match="image height 100"):
         anatomy.summary({}, image_size=100)
+
+
+def test_levels_of_a_spec():
+    assert anatomy.levels(SEED000, image_size=256) == anatomy.build_meta(SEED000).levels(256)
+    with pytest.raises(ValueError, match="image height 100"):
+        anatomy.levels({}, image_size=100)
+
+
+def test_largest_layers_are_the_deep_up_convolutions():
+    table = anatomy.largest_layers({}, top=4)
+    assert table.column("level") == [5, 6, 7, 8]
+    assert table.column("layer")[0] == "ConvTranspose2d(1024 -> 512, k4x4)"
+    assert table.column("parameters") == [1024 * 512 * 16] * 3 + [640 * 512 * 16]
+    every = anatomy.largest_layers(SEED000, top=1000)
+    assert sum(every.column("parameters")) == anatomy.parameter_totals(SEED000)["total"]
+    assert {"down", "attention", "up", "embedding"} == set(every.column("part"))
+    with pytest.raises(ValueError, match="top=0"):
+        anatomy.largest_layers({}, top=0)
+
+
+def backward_once(model, image_size):
+    torch.manual_seed(0)
+    images = torch.rand(2, 1, image_size, image_size) * 2 - 1
+    model(images, torch.tensor([0, 1])).square().mean().backward()
+
+
+@pytest.mark.parametrize("upsample,up_taps", [("transpose", "4 of 16"), ("pixelshuffle", "1 of 9")])
+def test_a_1x1_bottleneck_leaves_kernel_taps_without_gradient(upsample, up_taps):
+    torch.manual_seed(0)
+    model = UNetGenerator(num_downs=5, ngf=8, upsample=upsample)
+    with pytest.raises(ValueError, match="level 1 down Conv2d.*has no gradient"):
+        anatomy.kernel_taps_without_gradient(model)
+    backward_once(model, 32)  # 32 / 2**5 = 1: a 1x1 bottleneck
+    table = anatomy.kernel_taps_without_gradient(model)
+    assert [(row[0], row[1]) for row in table.rows] == [(5, "down"), (5, "up")]
+    assert table.column("taps with gradient") == ["4 of 16", up_taps]
+    down = model.model.submodule.submodule.submodule.submodule
+    assert table.rows[0][4] == 12 * 64 * 64 and (down.down[1].weight.grad[:, :, 0, :] == 0).all()
+
+
+def test_a_2x2_bottleneck_trains_every_tap():
+    torch.manual_seed(0)
+    model = UNetGenerator(num_downs=5, ngf=8)
+    backward_once(model, 64)
+    assert anatomy.kernel_taps_without_gradient(model).rows == ()
+    assert len(anatomy.kernel_taps_without_gradient(model, only_dead=False).rows) == 10

@@ -106,6 +106,43 @@ def test_removing_a_skip_in_add_mode_changes_no_parameter():
     assert count(add) == count(removed)
 
 
+@pytest.mark.parametrize("upsample", ["transpose", "pixelshuffle"])
+def test_per_level_skips_match_arithmetic_and_run(upsample):
+    chosen = {2: "add", 4: "none", 5: "concat", 6: "none", 7: "add"}
+    model = meta_generator(num_downs=7, ngf=16, upsample=upsample, skip="concat", level_skips=chosen,
+                           attention_levels=(6, 7), skip_under_attention="concat")
+    skips = {level: chosen.get(level, "concat") for level in range(2, 8)}
+    assert [info.skip for info in model.levels(128)] == ["none"] + [skips[level] for level in range(2, 8)]
+    assert count(model) == arithmetic_count(num_downs=7, ngf=16, upsample=upsample, skips=skips, attention_levels=(6, 7))
+    torch.manual_seed(0)
+    real = UNetGenerator(num_downs=7, ngf=8, upsample=upsample, level_skips=chosen)
+    assert real(torch.zeros(2, 1, 128, 128), torch.tensor([0, 1])).shape == (2, 1, 128, 128)
+
+
+def test_level_skips_win_over_skip_under_attention_and_skip():
+    config = GeneratorConfig(skip="add", attention_levels=(7, 8), skip_under_attention="none", level_skips={8: "concat", 3: "none"})
+    assert [config.level_skip(level) for level in range(1, 9)] == ["none", "add", "none", "add", "add", "add", "none", "concat"]
+    assert config.level_skips == ((3, "none"), (8, "concat"))
+    assert GeneratorConfig(level_skips=[(8, "none"), (3, "add")]).level_skips == ((3, "add"), (8, "none"))
+    assert UNetGenerator.from_config(config).config == config
+
+
+@pytest.mark.parametrize(
+    "level_skips,pattern",
+    [
+        ({1: "none"}, r"level 1 is outside 2\.\.8.*level 1 has no skip"),
+        ({9: "none"}, r"level 9 is outside 2\.\.8"),
+        ({7: "cat"}, r"level_skips\[7\]='cat'.*'concat', 'add', 'none'"),
+        ("none", r"level_skips='none'.*dict level -> skip mode"),
+        ([(7, "none", 1)], r"dict level -> skip mode"),
+        ([(7, "none"), (7, "add")], r"level 7 is given twice"),
+    ],
+)
+def test_bad_level_skips_are_named(level_skips, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        GeneratorConfig(level_skips=level_skips)
+
+
 def test_level_parameters_add_up_to_the_total():
     model = meta_generator(skip="add", attention_levels=(5, 8), skip_under_attention="concat")
     levels = model.levels(256)

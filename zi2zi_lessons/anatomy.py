@@ -17,17 +17,20 @@ from typing import Any, Mapping, Sequence
 import torch
 from torchinfo import summary as torchinfo_summary
 
-from .unet import GeneratorConfig, UNetGenerator
+from .unet import GeneratorConfig, LevelInfo, UNetGenerator
 
 __all__ = [
     "Table",
     "as_config",
     "build_meta",
     "count_parameters",
+    "levels",
     "level_table",
     "parameter_breakdown",
     "parameter_totals",
     "compare",
+    "largest_layers",
+    "kernel_taps_without_gradient",
     "summary",
     "SUMMARY_COLUMNS",
 ]
@@ -125,6 +128,11 @@ def _as_model(spec) -> UNetGenerator:
 
 def count_parameters(module: torch.nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
+
+
+def levels(spec, image_size: int | None = None) -> tuple[LevelInfo, ...]:
+    """The ``LevelInfo`` of every level, outermost first (``image_size`` is checked if given)."""
+    return _as_model(spec).levels(image_size)
 
 
 # ------------------------------------------------------------------ tables
@@ -242,6 +250,84 @@ def _show(value) -> str:
 
 def _percent(new: int, old: int) -> float:
     return round(100 * (new - old) / old, 1) if old else 0.0
+
+
+# ------------------------------------------------------------------ single layers
+def _layers(model: UNetGenerator):
+    """``(level, part, module)`` for every module that holds parameters itself."""
+    for block in model.blocks():
+        for part, container in (("down", block.down), ("attention", block.attention), ("up", block.up)):
+            if container is None:
+                continue
+            for module in container.modules():
+                if any(True for _ in module.parameters(recurse=False)):
+                    yield block.level, part, module
+    yield None, "embedding", model.embedder
+
+
+def _describe_layer(module: torch.nn.Module) -> str:
+    if isinstance(module, torch.nn.modules.conv._ConvNd):
+        kernel = "x".join(map(str, module.kernel_size))
+        return f"{type(module).__name__}({module.in_channels} -> {module.out_channels}, k{kernel})"
+    if isinstance(module, torch.nn.Embedding):
+        return f"Embedding({module.num_embeddings} x {module.embedding_dim})"
+    if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+        return f"{type(module).__name__}({module.num_features})"
+    return type(module).__name__
+
+
+def largest_layers(spec, top: int = 5) -> Table:
+    """The ``top`` single layers with the most parameters, named by level and part."""
+    if isinstance(top, bool) or not isinstance(top, int) or top <= 0:
+        raise ValueError(f"top={top!r} is not accepted: it must be a positive integer")
+    model = _as_model(spec)
+    total = count_parameters(model)
+    rows = []
+    for level, part, module in _layers(model):
+        # SelfAttention keeps gamma as its own parameter: count only what this module holds itself
+        own = sum(p.numel() for p in module.parameters(recurse=False))
+        rows.append((level, part, _describe_layer(module), own, round(100 * own / total, 1)))
+    rows.sort(key=lambda row: row[3], reverse=True)
+    return Table(
+        columns=("level", "part", "layer", "parameters", "% of total"),
+        rows=tuple(rows[:top]),
+        title=f"The {min(top, len(rows))} largest layers of {len(rows)}",
+        footer=f"total parameters {total:,}",
+    )
+
+
+def kernel_taps_without_gradient(model: UNetGenerator, only_dead: bool = True) -> Table:
+    """After a backward pass: per convolution, how many kernel taps got exactly zero gradient.
+
+    A tap is one (row, column) position of the kernel; it counts as dead when its
+    gradient is exactly zero for every input and output channel. Call it after
+    ``loss.backward()``; layers without a gradient raise. ``only_dead`` keeps
+    only the layers with at least one dead tap.
+    """
+    if not isinstance(model, UNetGenerator):
+        raise TypeError(f"expected a UNetGenerator after a backward pass, got {type(model).__name__}")
+    rows = []
+    for level, part, module in _layers(model):
+        if not isinstance(module, torch.nn.modules.conv._ConvNd):
+            continue
+        grad = module.weight.grad
+        if grad is None:
+            raise ValueError(
+                f"level {level} {part} {_describe_layer(module)} has no gradient: run a forward pass "
+                f"and loss.backward() on this model first"
+            )
+        # Conv and ConvTranspose weights both keep the two channel axes first, the taps last
+        live_taps = grad.abs().sum(dim=(0, 1)) > 0
+        live, taps = int(live_taps.sum()), live_taps.numel()
+        if only_dead and live == taps:
+            continue
+        weights_per_tap = grad.shape[0] * grad.shape[1]
+        rows.append((level, part, _describe_layer(module), f"{live} of {taps}", (taps - live) * weights_per_tap, grad.numel()))
+    return Table(
+        columns=("level", "part", "layer", "taps with gradient", "weights with zero gradient", "weights"),
+        rows=tuple(rows),
+        title="Kernel taps that received no gradient",
+    )
 
 
 # ------------------------------------------------------------------ torchinfo

@@ -7,12 +7,396 @@ Every checker returns ``True`` when the answer is right, ``False`` otherwise.
 from __future__ import annotations
 
 # ---------------------------------------------------------------- lesson 01: self-attention
+import torch
+from torch import nn
+
+from .attention import SelfAttention, self_attention_parameter_count
+
+# (channels, input shape) pairs the self-attention checker tries: a non-square map
+# catches transposed reshapes, 1x1 is the degenerate case, batch > 1 catches mixing
+# samples.
+_ATTENTION_CASES = ((64, (2, 64, 6, 8)), (64, (1, 64, 1, 1)), (16, (3, 16, 5, 5)), (32, (2, 32, 4, 3)))
+_ATTENTION_TOLERANCE = 1e-4
+
+
+def _shape(tensor) -> str:
+    return "x".join(str(n) for n in tensor.shape)
+
+
+def _sagan_variants(block: SelfAttention, x: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Outputs of typical wrong SAGAN blocks with ``block``'s weights, by diagnosis."""
+    batch, channels, height, width = x.shape
+    query = block.query(x).flatten(2).transpose(1, 2)  # (B, N, C/8)
+    key = block.key(x).flatten(2)  # (B, C/8, N)
+    value = block.value(x).flatten(2)  # (B, C, N)
+    energy = torch.bmm(query, key)
+    other_scale = 1.0 if block.scaled else (channels // 8) ** -0.5
+
+    def join(weights, transpose=True):
+        out = torch.bmm(value, weights.transpose(1, 2) if transpose else weights)
+        return out.reshape(batch, channels, height, width)
+
+    right = torch.softmax(energy * block.energy_scale, dim=-1)
+    attended = join(right)
+    scaled_hint = (
+        "the energy is divided by sqrt(C/8), but this block should use the raw energy q.k (SAGAN does not scale)"
+        if not block.scaled
+        else "the energy is not divided by sqrt(C/8), but this (scaled) block should divide it"
+    )
+    return {
+        "softmax runs over the queries (dim=1); it must run over the keys (the last dim), so that each pixel's weights sum to 1":
+            block.gamma * join(torch.softmax(energy * block.energy_scale, dim=1)) + x,
+        "the weighted sum uses the attention matrix untransposed: out[:, :, i] must be sum_j value[:, :, j] * weights[i, j], i.e. bmm(value, weights.transpose(1, 2))":
+            block.gamma * join(right, transpose=False) + x,
+        scaled_hint: block.gamma * join(torch.softmax(energy * other_scale, dim=-1)) + x,
+        "the residual is missing: the block must return gamma * out + x, not gamma * out": block.gamma * attended,
+        "gamma is not applied: the block must return gamma * out + x, not out + x": attended + x,
+    }
+
+
+def check_self_attention(make_block, scaled: bool = False) -> bool:
+    """Judge a hand-written SAGAN block against ``SelfAttention(C, scaled)``.
+
+    ``make_block(C)`` must return a module with 1x1 convolutions ``query`` and ``key``
+    (C -> C/8), ``value`` (C -> C), and a one-element parameter ``gamma``. The checker
+    builds it for several C, copies its weights into the reference block, sets gamma
+    to 0.7 in both, and compares outputs on maps of several shapes (1x1 and non-square
+    included). It prints one line saying what was off, or that everything matched.
+    """
+    with torch.random.fork_rng():  # the learner's random state stays as it was
+        return _check_self_attention(make_block, scaled)
+
+
+def _check_self_attention(make_block, scaled: bool) -> bool:
+    def fail(message: str) -> bool:
+        print(f"✗ {message}")
+        return False
+
+    maker = getattr(make_block, "__name__", "make_block")
+    maker = "make_block" if maker == "<lambda>" else maker
+    for channels, shape in _ATTENTION_CASES:
+        label = f"{maker}({channels})"
+        try:
+            block = make_block(channels)
+        except Exception as error:  # the learner's code: report, never crash
+            return fail(f"{label} raised {type(error).__name__}: {error}")
+        if not isinstance(block, nn.Module):
+            return fail(f"{label} returned {type(block).__name__}, not an nn.Module")
+        for name in ("query", "key", "value"):
+            if not isinstance(getattr(block, name, None), nn.Module):
+                return fail(f"{label} has no submodule {name!r}: name the three 1x1 convolutions query, key and value")
+        gamma = getattr(block, "gamma", None)
+        if not isinstance(gamma, nn.Parameter) or gamma.numel() != 1:
+            return fail(f"{label}.gamma must be a one-element nn.Parameter (a learned scalar), got {type(gamma).__name__}")
+        if gamma.item() != 0.0:
+            return fail(f"{label}.gamma starts at {gamma.item():g}; it must start at 0 so that a new block is the identity")
+
+        reference = SelfAttention(channels, scaled=scaled)
+        expected_shapes = {name: tuple(p.shape) for name, p in reference.state_dict().items()}
+        found = dict(block.state_dict())
+        found["gamma"] = gamma.detach().reshape(1)  # a 0-d or (1,) scalar both work
+        for name, shape_expected in expected_shapes.items():
+            if name not in found:
+                hint = " (the 1x1 convolutions need their biases)" if name.endswith(".bias") else ""
+                return fail(f"{label} has no {name}{hint}")
+            if tuple(found[name].shape) != shape_expected:
+                width = {"query": "C/8", "key": "C/8", "value": "C"}.get(name.split(".")[0], "")
+                return fail(
+                    f"{label}: {name} has shape {tuple(found[name].shape)}, expected {shape_expected}"
+                    + (f" ({name.split('.')[0]} maps C = {channels} channels to {width})" if width else "")
+                )
+        counted = sum(p.numel() for p in block.parameters())
+        formula = self_attention_parameter_count(channels)
+        if counted != formula:
+            return fail(
+                f"{label} has {counted:,} parameters, expected {formula:,} = 2(C*C/8 + C/8) + C^2 + C + 1: "
+                f"remove the extra parameters ({counted - formula:+,})"
+            )
+        reference.load_state_dict(found)
+
+        generator = torch.Generator().manual_seed(channels)
+        x = torch.randn(*shape, generator=generator)
+        with torch.no_grad():
+            try:
+                out = block(x.clone())
+            except Exception as error:
+                return fail(f"{label} on a {_shape(x)} map raised {type(error).__name__}: {error}")
+            if not isinstance(out, torch.Tensor) or out.shape != x.shape:
+                got = _shape(out) if isinstance(out, torch.Tensor) else type(out).__name__
+                return fail(f"{label} on a {_shape(x)} map returned {got}; the block must keep the shape {_shape(x)}")
+            if not torch.allclose(out, x, atol=1e-6):
+                if torch.allclose(out, torch.zeros_like(out)):
+                    return fail(f"{label} with gamma = 0 returns zeros: the residual + x is missing")
+                return fail(
+                    f"{label} with gamma = 0 must return its input unchanged (gamma * out + x), but differs by "
+                    f"up to {(out - x).abs().max().item():.3g}: is gamma multiplying the attention output?"
+                )
+
+            block.gamma.fill_(0.7)
+            reference.gamma.fill_(0.7)
+            out = block(x.clone())
+            expected = reference(x)
+            if not torch.allclose(out, expected, atol=_ATTENTION_TOLERANCE, rtol=_ATTENTION_TOLERANCE):
+                for diagnosis, wrong in _sagan_variants(reference, x).items():
+                    if torch.allclose(out, wrong, atol=_ATTENTION_TOLERANCE, rtol=_ATTENTION_TOLERANCE):
+                        return fail(f"{label} on a {_shape(x)} map: {diagnosis}")
+                return fail(
+                    f"{label} on a {_shape(x)} map with gamma = 0.7 differs from SelfAttention by up to "
+                    f"{(out - expected).abs().max().item():.3g}; print the shape of every step and compare "
+                    f"with the steps of this lesson"
+                )
+    kind = "scaled" if scaled else "unscaled"
+    print(
+        f"✓ correct: parameters match 2(C*C/8 + C/8) + C^2 + C + 1, gamma = 0 gives the identity, and the "
+        f"output equals SelfAttention({kind}) on {len(_ATTENTION_CASES)} maps "
+        f"({', '.join(_shape(torch.empty(s)) for _, s in _ATTENTION_CASES)})"
+    )
+    return True
 
 
 # ---------------------------------------------------------------- lesson 02: skip block
+from .unet import SKIP_MODES, UNetGenerator, UnetSkipConnectionBlock
+
+# The channel exercise: an innermost child (outer 128, inner 256, style embedding 64)
+# under a parent (outer 64, inner 128) that concatenates its own skip; the child's
+# join mode varies. Batch norm, so the up-convolutions have no bias.
+CHANNEL_EXERCISE = dict(parent_outer=64, parent_inner=128, child_inner=256, embedding_dim=64)
+CHANNEL_FIELDS = ("child_up_in", "child_out", "parent_up_in", "parent_up_conv_parameters")
+
+
+def channel_exercise_blocks(child_skip: str) -> tuple[UnetSkipConnectionBlock, UnetSkipConnectionBlock]:
+    """``(parent, child)`` of the channel exercise, built on the meta device."""
+    setup = CHANNEL_EXERCISE
+    with torch.device("meta"):
+        child = UnetSkipConnectionBlock(
+            setup["parent_inner"], setup["child_inner"], submodule=None,
+            embedding_dim=setup["embedding_dim"], skip=child_skip,
+        )
+        parent = UnetSkipConnectionBlock(setup["parent_outer"], setup["parent_inner"], submodule=child, skip="concat")
+    return parent, child
+
+
+def _channel_answers_expected(child_skip: str) -> dict[str, int]:
+    parent, child = channel_exercise_blocks(child_skip)
+    return {
+        "child_up_in": child.up_in_channels,
+        "child_out": child.out_channels,
+        "parent_up_in": parent.up_in_channels,
+        "parent_up_conv_parameters": sum(p.numel() for p in parent.up_conv.parameters()),
+    }
+
+
+def _channel_hint(mode: str, field: str, given: int, expected: dict, answer: dict) -> str:
+    setup = CHANNEL_EXERCISE
+    child_x, child_inner, embedding = setup["parent_inner"], setup["child_inner"], setup["embedding_dim"]
+    if field == "child_up_in":
+        if given == child_inner:
+            return f"the innermost up-conv also takes the {embedding}-channel style embedding, concatenated to the encoded map"
+        return f"the innermost up-conv takes the encoded map ({child_inner}) plus the style embedding ({embedding})"
+    if field == "child_out":
+        if mode == "concat":
+            return f"concat hands back x ({child_x}) and the up path ({child_x}) side by side" + (
+                ": concat counted as add" if given == child_x else "")
+        if given == 2 * child_x:
+            return f"{mode!r} does not stack channels: it hands back {child_x} ({'x + up' if mode == 'add' else 'the up path alone'})"
+        return f"{mode!r} hands back {'x + up' if mode == 'add' else 'the up path alone'}: {child_x} channels"
+    if field == "parent_up_in":
+        said = answer.get("child_out")
+        if isinstance(said, int) and said != given:
+            return f"the parent's up-conv takes exactly what the child hands back (you said the child hands back {said})"
+        return "the parent's up-conv takes what the child hands back, whatever the parent's own join mode"
+    kernel_taps = 16
+    if given == kernel_taps * expected["parent_up_in"] * setup["parent_outer"] + setup["parent_outer"]:
+        return "no bias here: a batch norm follows the up-conv, so the convolution has none"
+    return f"a 4x4 transposed convolution has 4*4*in*out weights: 16 x {expected['parent_up_in']} x {setup['parent_outer']}"
+
+
+def check_block_channels(answers) -> bool:
+    """Judge predicted channel counts of the channel exercise, one line per child mode.
+
+    ``answers[mode][field]`` for each mode in ``"concat", "add", "none"`` (the child's
+    join mode) and each field in ``CHANNEL_FIELDS``. The expected values are read
+    off blocks the checker builds, not typed in.
+    """
+    if not isinstance(answers, dict):
+        print(f"✗ answers must be a dict {{mode: {{field: count}}}}, got {type(answers).__name__}")
+        return False
+    all_right = True
+    for mode in SKIP_MODES:
+        answer = answers.get(mode)
+        if not isinstance(answer, dict):
+            print(f"✗ {mode}: no answers yet: give a dict with {', '.join(CHANNEL_FIELDS)}")
+            all_right = False
+            continue
+        expected = _channel_answers_expected(mode)
+        problems = []
+        for field in CHANNEL_FIELDS:
+            given = answer.get(field)
+            if given is None:
+                problems.append(f"{field} not filled in")
+            elif isinstance(given, bool) or not isinstance(given, int):
+                problems.append(f"{field} must be an integer, got {given!r}")
+            elif given != expected[field]:
+                problems.append(f"{field} {given:,} is off, expected {expected[field]:,}: {_channel_hint(mode, field, given, expected, answer)}")
+        if problems:
+            all_right = False
+            print(f"✗ child skip {mode!r}: " + "; ".join(problems))
+        else:
+            print(f"✓ child skip {mode!r}: all {len(CHANNEL_FIELDS)} counts right")
+    return all_right
+
+
+# The stride exercise: the innermost up path of a small generator (5 levels, ngf 8,
+# embedding 16) must double the map, like ConvTranspose2d(k4, s2, p1) does.
+STRIDE_EXERCISE = dict(num_downs=5, ngf=8, embedding_dim=16)
+_STRIDE_INPUT_SIDES = ((1, 1), (2, 2), (3, 3), (4, 4), (3, 5))
+_STRIDE_IMAGE_SIZES = (64, 128)  # innermost maps 2x2 and 4x4: stride 1 breaks both
+
+
+def _contains_stride_one_conv(module: nn.Module) -> bool:
+    return any(
+        isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and tuple(m.stride) == (1, 1)
+        for m in module.modules()
+    )
+
+
+def check_innermost_up_fix(make_up, require_refinement: bool = True) -> bool:
+    """Judge a replacement for the innermost up-convolution.
+
+    ``make_up(in_channels, out_channels)`` must return a module mapping
+    ``(B, in, h, w)`` to ``(B, out, 2h, 2w)`` for every ``h, w`` (the join needs
+    the map back at the size the down path started from). With
+    ``require_refinement`` it must also keep a stride-1 convolution (the change the
+    author wanted). The checker runs it alone on several sizes, then inside the
+    generator of ``STRIDE_EXERCISE`` at 64x64 and 128x128 (innermost maps 2x2 and 4x4).
+    """
+    with torch.random.fork_rng():  # the learner's random state stays as it was
+        return _check_innermost_up_fix(make_up, require_refinement)
+
+
+def _check_innermost_up_fix(make_up, require_refinement: bool) -> bool:
+    def fail(message: str) -> bool:
+        print(f"✗ {message}")
+        return False
+
+    in_channels, out_channels = 24, 16
+    try:
+        module = make_up(in_channels, out_channels)
+    except Exception as error:
+        return fail(f"make_up({in_channels}, {out_channels}) raised {type(error).__name__}: {error}")
+    if not isinstance(module, nn.Module):
+        return fail(f"make_up({in_channels}, {out_channels}) returned {type(module).__name__}, not an nn.Module")
+    generator = torch.Generator().manual_seed(0)
+    module.eval()
+    for height, width in _STRIDE_INPUT_SIDES:
+        x = torch.randn(2, in_channels, height, width, generator=generator)
+        try:
+            with torch.no_grad():
+                out = module(x)
+        except Exception as error:
+            return fail(f"on a {height}x{width} map it raised {type(error).__name__}: {error}")
+        expected = (2, out_channels, 2 * height, 2 * width)
+        if tuple(out.shape) != expected:
+            got_size, want_size = f"{out.shape[2]}x{out.shape[3]}", f"{2 * height}x{2 * width}"
+            if tuple(out.shape[2:]) != expected[2:]:
+                return fail(
+                    f"a {height}x{width} map comes out {got_size}; the join needs {want_size} "
+                    f"(twice the input, the size the down path started from)"
+                )
+            return fail(f"make_up({in_channels}, {out_channels}) hands back {out.shape[1]} channels, expected {out_channels}")
+    if require_refinement and not _contains_stride_one_conv(module):
+        return fail(
+            "the map doubles correctly, but no stride-1 convolution is left: the author wanted one; "
+            "add a same-size refinement after the stride-2 up-convolution"
+        )
+
+    for image_size in _STRIDE_IMAGE_SIZES:
+        torch.manual_seed(0)
+        model = UNetGenerator(**STRIDE_EXERCISE).eval()
+        innermost = list(model.blocks())[-1]
+        old = innermost.up_conv
+        innermost.up[1] = make_up(old.in_channels, old.out_channels)
+        images = torch.rand(2, 1, image_size, image_size, generator=generator) * 2 - 1
+        try:
+            with torch.no_grad():
+                out = model(images, torch.tensor([0, 1]))
+        except Exception as error:
+            return fail(f"inside the generator at {image_size}x{image_size}: {type(error).__name__}: {error}")
+        if tuple(out.shape) != (2, 1, image_size, image_size):
+            return fail(f"inside the generator at {image_size}x{image_size} the output is {_shape(out)}")
+    stride_two = 4 * 4 * in_channels * out_channels
+    counted = sum(p.numel() for p in module.parameters())
+    print(
+        f"✓ correct: every map doubles ({', '.join(f'{h}x{w}' for h, w in _STRIDE_INPUT_SIDES)}) and the generator "
+        f"runs at {' and '.join(f'{s}x{s}' for s in _STRIDE_IMAGE_SIZES)}; for {in_channels} -> {out_channels} channels your "
+        f"up path has {counted:,} parameters (a lone stride-2 ConvTranspose2d without bias: {stride_two:,})"
+    )
+    return True
 
 
 # ---------------------------------------------------------------- lesson 03: whole generator
+# Imports sit here, not at the top, so each lesson's section of this file stays self-contained.
+from . import anatomy as _anatomy  # noqa: E402
+from .unet import GeneratorConfig as _GeneratorConfig  # noqa: E402
+
+BUDGET_FRACTION = 0.9
+BUDGET_ATTENTION_LEVELS = (5, 6, 7)  # the 8x8, 4x4 and 2x2 maps of a 256x256 image
+BUDGET_DETAIL_LEVELS = (2, 3, 4)  # their skips carry the strokes' fine detail: keep them concatenated
+_BUDGET_FIXED = ("input_nc", "output_nc", "num_downs", "ngf", "embedding_num", "embedding_dim", "norm", "upsample")
+
+
+def parameter_budget() -> int:
+    """The exercise's budget: 90% of the classic 8-level generator, rounded down."""
+    return int(BUDGET_FRACTION * _anatomy.parameter_totals({})["total"])
+
+
+def check_parameter_budget(answer) -> bool:
+    """Lesson 03 exercise: attention on at least two of levels 5-7, concatenated skips
+    on levels 2-4, everything else classic, and at most ``parameter_budget()`` parameters.
+
+    ``answer`` is a dict of ``UNetGenerator`` arguments (e.g. ``attention_levels`` and
+    ``level_skips``), a ``GeneratorConfig`` or a ``UNetGenerator``. Prints one line per
+    rule that is broken, or the measured total when every rule holds.
+    """
+    try:
+        config = _anatomy.as_config(answer)
+    except (TypeError, ValueError) as error:
+        print(f"Not yet: the answer does not build a generator: {error}")
+        return False
+    classic = _GeneratorConfig()
+    problems = []
+    for name in _BUDGET_FIXED:
+        if getattr(config, name) != getattr(classic, name):
+            problems.append(f"{name} is {getattr(config, name)!r}; the task keeps the classic {getattr(classic, name)!r} "
+                            f"(shrinking the network is not the point: choose skips and attention)")
+    attention = set(config.attention_levels)
+    if 8 in attention:
+        problems.append("attention on level 8: at 256x256 it encodes a 1x1 map, where attention is gamma * value(x) + x "
+                        "and sees no other position; put it on levels 5-7")
+    too_large = sorted(level for level in attention if level < min(BUDGET_ATTENTION_LEVELS))
+    if too_large:
+        problems.append(f"attention on level(s) {too_large}: the task allows levels 5-7 (maps of 8x8 to 2x2); "
+                        f"larger maps make the attention matrix explode")
+    chosen = attention & set(BUDGET_ATTENTION_LEVELS)
+    if len(chosen) < 2:
+        problems.append(f"attention on {len(chosen)} of levels 5-7 ({sorted(chosen) or 'none'}); the task asks for at least 2")
+    detail = {level: config.level_skip(level) for level in BUDGET_DETAIL_LEVELS if config.level_skip(level) != "concat"}
+    if detail:
+        shown = ", ".join(f"level {level}: {mode!r}" for level, mode in detail.items())
+        problems.append(f"the detail levels must keep concatenated skips, but {shown}")
+    total, budget = _anatomy.parameter_totals(config)["total"], parameter_budget()
+    if total > budget:
+        problems.append(f"{total:,} parameters is {total - budget:,} over the budget of {budget:,}; remember that "
+                        f"removing level k's concatenated skip shrinks the up-convolution of level k - 1")
+    if problems:
+        print("Not yet:")
+        for problem in problems:
+            print(f"  - {problem}")
+        return False
+    changed = [level for level in range(2, config.num_downs + 1) if config.level_skip(level) != "concat"]
+    print(f"Right: attention on levels {sorted(attention)}, skips changed on levels {changed}: "
+          f"{total:,} parameters, {budget - total:,} under the budget of {budget:,}.")
+    return True
 
 
 # ---------------------------------------------------------------- lessons 04-05: skips under attention, cost of attention
@@ -26,6 +410,7 @@ _RULE_CASES = (
     dict(num_downs=8, skip="concat", attention_levels=(2, 6, 8), skip_under_attention="add"),
     dict(num_downs=6, ngf=16, embedding_dim=64, skip="none", attention_levels=(3,), skip_under_attention="concat"),
     dict(num_downs=5, ngf=8, input_nc=3, output_nc=3, skip="add", attention_levels=(2, 3), skip_under_attention="concat"),
+    dict(num_downs=7, skip="concat", attention_levels=(6,), level_skips={3: "none", 6: "add", 7: "none"}),
 )
 
 

@@ -5,6 +5,469 @@ computes what it shows; those functions are tested without a browser.
 from __future__ import annotations
 
 # ---------------------------------------------------------------- the block widget (lesson 02)
+import html
+
+import ipywidgets as widgets
+import torch
+from torchinfo import summary as torchinfo_summary
+
+from .anatomy import SUMMARY_COLUMNS, Table
+from .unet import SKIP_MODES, UPSAMPLE_MODES, GeneratorConfig, UnetSkipConnectionBlock
+
+BLOCK_COLUMNS = (
+    "level", "input map", "encoded map", "in", "inner", "outer", "attention", "skip",
+    "up-conv takes", "up-conv in -> out", "hands back", "parameters",
+)
+
+
+def level_block(
+    level: int,
+    skip: str | None = None,
+    child_skip: str = "concat",
+    upsample: str = "transpose",
+    attention: bool = False,
+    ngf: int = 64,
+    num_downs: int = 8,
+    embedding_dim: int = 128,
+) -> UnetSkipConnectionBlock:
+    """One level of the zi2zi generator, built on the meta device, with its child below it.
+
+    The block at ``level`` joins with ``skip`` (``None``: "none" at level 1, else
+    "concat") and has attention if asked; every level below it joins with
+    ``child_skip``, so the block's up-convolution sizes itself from what that child
+    hands back. Channels follow the generator (``GeneratorConfig.level_channels``).
+    Invalid combinations raise the package's ``ValueError``.
+    """
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= num_downs:
+        raise ValueError(f"level={level!r} is not accepted: use 1..{num_downs} (1 outermost, {num_downs} innermost)")
+    config = GeneratorConfig(
+        ngf=ngf, num_downs=num_downs, embedding_dim=embedding_dim, upsample=upsample,
+        skip=child_skip, attention_levels=(level,) if attention else (),
+    )
+    if skip is None:
+        skip = "none" if level == 1 else "concat"
+    with torch.device("meta"):
+        block = None
+        for depth in range(num_downs, level - 1, -1):  # inside-out, as the generator builds
+            input_channels, inner_channels, outer_channels = config.level_channels(depth)
+            block = UnetSkipConnectionBlock(
+                outer_channels, inner_channels, input_channels=input_channels, submodule=block,
+                outermost=depth == 1, level=depth, embedding_dim=embedding_dim, upsample=upsample,
+                skip=skip if depth == level else config.level_skip(depth),
+                attention=depth == level and attention,
+            )
+    return block
+
+
+def block_row(block: UnetSkipConnectionBlock, image_size: int = 256) -> Table:
+    """The block as one table row: its map, channels, what its up-conv takes and why, parameters.
+
+    ``parameters`` counts this level only (not its child).
+    """
+    info = block.describe(image_size)
+    side = image_size // 2 ** (block.level - 1)
+    if block.innermost:
+        takes = f"{info.inner_channels} map + {info.up_in_channels - info.inner_channels} style"
+    else:
+        takes = f"{info.up_in_channels} from child ({block.submodule.skip})"
+    return Table(
+        columns=BLOCK_COLUMNS,
+        rows=((
+            info.level, f"{side}x{side}", f"{info.encoded_size}x{info.encoded_size}", info.input_channels, info.inner_channels, info.outer_channels,
+            info.attention, info.skip, takes, f"{info.up_in_channels} -> {info.up_conv_out_channels}",
+            info.out_channels, info.parameters,
+        ),),
+        title=f"Level {info.level} at {image_size}x{image_size}",
+    )
+
+
+def block_summary(block: UnetSkipConnectionBlock, image_size: int = 256, batch_size: int = 1, depth: int = 2):
+    """torchinfo summary of a block built on the meta device (fixed columns, inputs on meta).
+
+    Its child appears collapsed into its down and up rows; torchinfo's totals include it.
+    """
+    innermost = _innermost(block)
+    step = 2 ** innermost.level
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < step or image_size % step:
+        raise ValueError(
+            f"image_size={image_size!r} is not accepted: a chain down to level {innermost.level} "
+            f"halves the map {innermost.level} times, so use a multiple of {step}"
+        )
+    side = image_size // 2 ** (block.level - 1)
+    embedding_dim = innermost.up_in_channels - innermost.inner_channels
+    with torch.device("meta"):
+        x = torch.zeros(batch_size, block.input_channels, side, side)
+        style = torch.zeros(batch_size, embedding_dim)
+    return torchinfo_summary(
+        block, input_data=[x, style], col_names=SUMMARY_COLUMNS, depth=depth,
+        row_settings=("depth", "var_names"), mode="eval", verbose=0,
+    )
+
+
+def _innermost(block: UnetSkipConnectionBlock) -> UnetSkipConnectionBlock:
+    while block.submodule is not None:
+        block = block.submodule
+    return block
+
+
+def block_view(image_size: int = 256, **settings) -> str:
+    """HTML for the block widget: the block's row, its parameter count and its summary.
+
+    ``settings`` are ``level_block``'s arguments. An invalid combination returns the
+    error message as HTML instead of raising.
+    """
+    try:
+        block = level_block(**settings)
+        summary_text = str(block_summary(block, image_size))
+    except ValueError as error:
+        return f'<p style="color:#b00020"><b>Cannot build this block:</b> {html.escape(str(error))}</p>'
+    row = block_row(block, image_size)
+    parameters = row.records()[0]["parameters"]
+    return (
+        row._repr_html_()
+        + f"<p><b>{parameters:,}</b> parameters in level {block.level} itself (its child not counted)</p>"
+        + f"<pre style='font-size:11px'>{html.escape(summary_text)}</pre>"
+    )
+
+
+def block_widget(level: int = 7, skip: str = "concat", child_skip: str = "concat", upsample: str = "transpose",
+                 attention: bool = False, image_size: int = 256) -> widgets.VBox:
+    """Switch one level's join mode, its child's join mode, the upsampling and attention;
+    see the level's row, its parameter count and its torchinfo summary update."""
+    controls = {
+        "level": widgets.IntSlider(value=level, min=1, max=8, description="level"),
+        "skip": widgets.Dropdown(options=SKIP_MODES, value=skip, description="skip"),
+        "child_skip": widgets.Dropdown(options=SKIP_MODES, value=child_skip, description="child skip"),
+        "upsample": widgets.Dropdown(options=UPSAMPLE_MODES, value=upsample, description="upsample"),
+        "attention": widgets.Checkbox(value=attention, description="attention"),
+    }
+    view = widgets.HTML()
+
+    def update(_change=None):
+        view.value = block_view(image_size=image_size, **{name: control.value for name, control in controls.items()})
+
+    for control in controls.values():
+        control.observe(update, names="value")
+    update()
+    return widgets.VBox([widgets.HBox(list(controls.values())[:3]), widgets.HBox(list(controls.values())[3:]), view])
 
 
 # ---------------------------------------------------------------- the architecture explorer (lesson 03)
+# Imports sit here, not at the top, so each lesson's section of this file stays self-contained.
+import functools  # noqa: E402
+import html  # noqa: E402
+import io  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+
+import ipywidgets as widgets  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from . import anatomy  # noqa: E402
+from .plots import level_parameter_bars  # noqa: E402
+from .unet import SKIP_MODES, UPSAMPLE_MODES, GeneratorConfig, LevelInfo, UNetGenerator  # noqa: E402
+
+EXPLORER_NUM_DOWNS = (5, 6, 7, 8, 9, 10)
+EXPLORER_NGF = (4, 8, 12, 16, 32, 48, 64, 96, 128)
+EXPLORER_IMAGE_SIZES = (32, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
+
+
+@dataclass(frozen=True)
+class ExplorerState:
+    """Everything the explorer shows for one set of control values.
+
+    When the values do not make a working generator, ``error`` holds the message
+    and the tables, levels and totals are ``None``.
+    """
+
+    values: dict
+    error: str | None = None
+    config: GeneratorConfig | None = None
+    levels: tuple[LevelInfo, ...] | None = None
+    level_table: anatomy.Table | None = None
+    total: int | None = None
+    baseline_label: str = ""
+    baseline_levels: tuple[LevelInfo, ...] | None = None
+    baseline_total: int | None = None
+    comparison: anatomy.Table | None = None
+
+    @property
+    def change(self) -> int | None:
+        """Total parameters minus the baseline's."""
+        if self.total is None or self.baseline_total is None:
+            return None
+        return self.total - self.baseline_total
+
+    @property
+    def change_percent(self) -> float | None:
+        if self.change is None:
+            return None
+        return round(100 * self.change / self.baseline_total, 1)
+
+
+def explorer_config(num_downs: int = 8, ngf: int = 64, upsample: str = "transpose",
+                    attention_levels=(), level_skips=None) -> GeneratorConfig:
+    """The generator configuration behind a set of explorer values (raises ``ValueError``)."""
+    return GeneratorConfig(num_downs=num_downs, ngf=ngf, upsample=upsample,
+                           attention_levels=tuple(attention_levels), level_skips=level_skips or {})
+
+
+def classic_baseline(num_downs: int) -> GeneratorConfig:
+    """The explorer's default baseline: classic zi2zi (ngf 64, concat, transpose) at this depth."""
+    return GeneratorConfig(num_downs=num_downs)
+
+
+@functools.lru_cache(maxsize=16)
+def _baseline_model(config: GeneratorConfig) -> UNetGenerator:
+    # A baseline changes only with the depth (or never): build it once per config.
+    return anatomy.build_meta(config)
+
+
+def explore(num_downs: int = 8, ngf: int = 64, image_size: int = 256, upsample: str = "transpose",
+            attention_levels=(), level_skips=None, baseline=None) -> ExplorerState:
+    """What the explorer shows for these values: one rebuild on ``meta`` plus the tables.
+
+    ``level_skips`` maps levels 2..num_downs to "concat", "add" or "none" (missing
+    levels concatenate). ``baseline`` is any spec ``anatomy`` accepts; ``None``
+    means ``classic_baseline(num_downs)``. Baselines are built once and cached. A
+    baseline of another depth is compared by its total only (a per-level
+    comparison needs the same levels).
+
+    An invalid combination returns a state whose ``error`` is the generator's own
+    message; it never raises for values a control can take.
+    """
+    values = dict(num_downs=num_downs, ngf=ngf, image_size=image_size, upsample=upsample,
+                  attention_levels=tuple(sorted(attention_levels)), level_skips=dict(level_skips or {}))
+    try:
+        config = explorer_config(num_downs, ngf, upsample, attention_levels, level_skips)
+        config.check_image_size(image_size, image_size)
+    except ValueError as error:
+        return ExplorerState(values=values, error=str(error))
+    model = anatomy.build_meta(config)
+    if baseline is None:
+        baseline_label = f"classic zi2zi, {num_downs} levels"
+        baseline_model = _baseline_model(classic_baseline(num_downs))
+    else:
+        baseline_label = "baseline"
+        baseline_model = baseline if isinstance(baseline, UNetGenerator) else _baseline_model(anatomy.as_config(baseline))
+    same_depth = baseline_model.config.num_downs == num_downs
+    return ExplorerState(
+        values=values,
+        config=config,
+        levels=model.levels(image_size),
+        level_table=anatomy.level_table(model, image_size),
+        total=anatomy.count_parameters(model),
+        baseline_label=baseline_label,
+        baseline_levels=baseline_model.levels(image_size) if same_depth else None,
+        baseline_total=anatomy.count_parameters(baseline_model),
+        comparison=anatomy.compare(baseline_model, model, image_size) if same_depth else None,
+    )
+
+
+CHART_SIZE_INCHES = (7.5, 3.6)
+CHART_DPI = 90
+
+
+def explorer_chart_png(state: ExplorerState, dpi: int = CHART_DPI) -> bytes:
+    """The per-level bar chart of a state as PNG bytes (empty for an invalid state)."""
+    if state.error is not None:
+        return b""
+    # Not pyplot, so no figure leaks into the notebook; fixed margins, because a
+    # layout engine re-measures every label and doubles the drawing time.
+    figure = Figure(figsize=CHART_SIZE_INCHES)
+    figure.subplots_adjust(left=0.08, right=0.99, top=0.91, bottom=0.2)
+    side = state.values["image_size"]
+    level_parameter_bars(state.levels, baseline=state.baseline_levels, ax=figure.add_subplot(),
+                         baseline_label=state.baseline_label, title=f"Parameters per level at {side}x{side}")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def _totals_html(state: ExplorerState) -> tuple[str, str]:
+    if state.error is not None:
+        return ("<b>total parameters</b> <span class='explorer-total-value'>-</span>",
+                "<span class='explorer-change-value'>-</span>")
+    total = f"<b>total parameters</b> <span class='explorer-total-value'>{state.total:,}</span>"
+    sign = "+" if state.change > 0 else ""
+    change = (f"<span class='explorer-change-value'>{sign}{state.change:,} ({sign}{state.change_percent}%)</span>"
+              f" against {html.escape(state.baseline_label)} ({state.baseline_total:,})")
+    return total, change
+
+
+class ArchitectureExplorer(widgets.VBox):
+    """The architecture explorer: change the generator, see its levels and counts.
+
+    ::
+
+        num_downs  ngf  image size  upsample
+        level 1   [ ] attention   skip none (fixed)   128x128, 64 channels
+        level 2   [ ] attention   skip [concat v]     64x64, 128 channels
+        ...
+        total parameters 55,461,505    0 (0.0%) against classic zi2zi, 8 levels (55,461,505)
+        [error message, when the values make no working generator]
+        [per-level bar chart]
+        [level table]
+        [comparison with the baseline, level by level]
+
+    Every change calls ``explore()`` (one rebuild on ``meta`` plus the tables) and
+    redraws. ``.state`` is the latest ``ExplorerState``; ``.values()`` the control
+    values. When ``num_downs`` changes, the per-level rows follow; levels that still
+    exist keep their choices.
+
+    CSS classes, stable hooks for browser tests (each is on the widget's outer element):
+
+    ==================================  ==============================================
+    ``explorer``                        the whole explorer
+    ``explorer-num-downs``              Dropdown, depth
+    ``explorer-ngf``                    Dropdown, width of level 1
+    ``explorer-image-size``             Dropdown, image side
+    ``explorer-upsample``               Dropdown, "transpose" or "pixelshuffle"
+    ``explorer-levels``                 box holding one row per level
+    ``explorer-level-row-N``            the row of level N (1 = outermost)
+    ``explorer-attention-level-N``      Checkbox (also class ``explorer-attention``)
+    ``explorer-skip-level-N``           Dropdown "concat"/"add"/"none" (also ``explorer-skip``);
+                                        disabled at level 1, which has no skip
+    ``explorer-level-info-N``           HTML: encoded map size and channels of level N
+    ``explorer-total``                  HTML; the number is in span ``.explorer-total-value``
+    ``explorer-change``                 HTML; the change in span ``.explorer-change-value``
+    ``explorer-error``                  HTML; empty unless the values are invalid
+    ``explorer-chart``                  Image (PNG) of the per-level bars
+    ``explorer-level-table``            HTML table of the levels
+    ``explorer-comparison``             HTML table of the change per level
+    ==================================  ==============================================
+
+    The Dropdowns render a ``<select>`` inside their element; the Checkboxes an
+    ``<input type="checkbox">``. Totals are printed with thousands separators.
+    """
+
+    def __init__(self, baseline=None, num_downs: int = 8, ngf: int = 64, image_size: int = 256,
+                 upsample: str = "transpose", attention_levels=(), level_skips=None):
+        for name, value, accepted in (("num_downs", num_downs, EXPLORER_NUM_DOWNS), ("ngf", ngf, EXPLORER_NGF),
+                                      ("image_size", image_size, EXPLORER_IMAGE_SIZES),
+                                      ("upsample", upsample, UPSAMPLE_MODES)):
+            if value not in accepted:
+                raise ValueError(f"{name}={value!r} is not accepted by the explorer: use one of "
+                                 f"{', '.join(map(repr, accepted))}")
+        for level in attention_levels:
+            if level not in range(1, num_downs + 1):
+                raise ValueError(f"attention_levels={tuple(attention_levels)!r} is not accepted: level {level!r} "
+                                 f"is outside 1..{num_downs}")
+        for level, mode in dict(level_skips or {}).items():
+            if level not in range(2, num_downs + 1) or mode not in SKIP_MODES:
+                raise ValueError(f"level_skips={level_skips!r} is not accepted: give levels 2..{num_downs} "
+                                 f"and modes {', '.join(map(repr, SKIP_MODES))}")
+        if baseline is not None and not isinstance(baseline, UNetGenerator):
+            anatomy.as_config(baseline)  # a bad baseline fails here, not on the first change
+        self.baseline = baseline
+
+        def dropdown(options, value, description, css_class):
+            return self._control(widgets.Dropdown(options=options, value=value, description=description), css_class)
+
+        self.num_downs = dropdown(EXPLORER_NUM_DOWNS, num_downs, "num_downs", "explorer-num-downs")
+        self.ngf = dropdown(EXPLORER_NGF, ngf, "ngf", "explorer-ngf")
+        self.image_size = dropdown(EXPLORER_IMAGE_SIZES, image_size, "image size", "explorer-image-size")
+        self.upsample = dropdown(UPSAMPLE_MODES, upsample, "upsample", "explorer-upsample")
+        self.attention_boxes: dict[int, widgets.Checkbox] = {}
+        self.skip_selectors: dict[int, widgets.Dropdown] = {}
+        self.level_infos: dict[int, widgets.HTML] = {}
+        self.levels_box = self._classed(widgets.VBox(), "explorer-levels")
+        self.total_html = self._classed(widgets.HTML(), "explorer-total")
+        self.change_html = self._classed(widgets.HTML(), "explorer-change")
+        self.error_html = self._classed(widgets.HTML(), "explorer-error")
+        # shown at its own pixel size: stretched to the cell's width it would blur
+        chart_width = f"{round(CHART_SIZE_INCHES[0] * CHART_DPI)}px"
+        self.chart = self._classed(widgets.Image(format="png", layout=widgets.Layout(width=chart_width)), "explorer-chart")
+        self.level_table_html = self._classed(widgets.HTML(), "explorer-level-table")
+        self.comparison_html = self._classed(widgets.HTML(), "explorer-comparison")
+        self.state: ExplorerState | None = None
+        self._building_rows = False
+        self._build_level_rows(dict.fromkeys(attention_levels, True), dict(level_skips or {}))
+        self.num_downs.observe(self._on_depth_change, names="value")
+        # An HTML widget's tables get no notebook styling: give their cells some room.
+        table_style = widgets.HTML("<style>.explorer table td, .explorer table th {padding: 1px 10px;}</style>")
+        super().__init__(children=[
+            table_style,
+            widgets.HBox([self.num_downs, self.ngf, self.image_size, self.upsample]),
+            self.levels_box,
+            widgets.HBox([self.total_html, self.change_html], layout=widgets.Layout(grid_gap="2em")),
+            self.error_html,
+            self.chart,
+            self.level_table_html,
+            self.comparison_html,
+        ])
+        self.add_class("explorer")
+        self.refresh()
+
+    @staticmethod
+    def _classed(widget, css_class):
+        widget.add_class(css_class)
+        return widget
+
+    def _control(self, widget, css_class):
+        widget.observe(self._on_change, names="value")
+        return self._classed(widget, css_class)
+
+    def _build_level_rows(self, attention: dict[int, bool], skips: dict[int, str]) -> None:
+        self._building_rows = True
+        try:
+            self.attention_boxes, self.skip_selectors, self.level_infos = {}, {}, {}
+            rows = []
+            for level in range(1, self.num_downs.value + 1):
+                box = widgets.Checkbox(value=bool(attention.get(level, False)), description="attention",
+                                       indent=False, layout=widgets.Layout(width="8em"))
+                # level 1 has no skip (its up path is the image): a fixed, disabled "none"
+                selector = widgets.Dropdown(options=("none",) if level == 1 else SKIP_MODES,
+                                            value="none" if level == 1 else skips.get(level, "concat"),
+                                            description="skip", disabled=level == 1,
+                                            layout=widgets.Layout(width="13em"))
+                info = self._classed(widgets.HTML(), f"explorer-level-info-{level}")
+                self._classed(self._control(box, f"explorer-attention-level-{level}"), "explorer-attention")
+                self._classed(self._control(selector, f"explorer-skip-level-{level}"), "explorer-skip")
+                self.attention_boxes[level], self.skip_selectors[level], self.level_infos[level] = box, selector, info
+                label = widgets.HTML(f"<b>level {level}</b>", layout=widgets.Layout(width="5em"))
+                rows.append(self._classed(widgets.HBox([label, box, selector, info]), f"explorer-level-row-{level}"))
+            self.levels_box.children = rows
+        finally:
+            self._building_rows = False
+
+    def _on_depth_change(self, change) -> None:
+        # runs before _on_change would see stale rows: rebuild them, keeping the choices of levels that remain
+        values = self.values()
+        self._build_level_rows(dict.fromkeys(values["attention_levels"], True), values["level_skips"])
+        self.refresh()
+
+    def _on_change(self, change) -> None:
+        if self._building_rows or change["owner"] is self.num_downs:
+            return
+        self.refresh()
+
+    def values(self) -> dict:
+        """The control values, as keyword arguments of ``explore()``."""
+        return dict(
+            num_downs=self.num_downs.value,
+            ngf=self.ngf.value,
+            image_size=self.image_size.value,
+            upsample=self.upsample.value,
+            attention_levels=tuple(level for level, box in self.attention_boxes.items() if box.value),
+            level_skips={level: selector.value for level, selector in self.skip_selectors.items() if level > 1},
+        )
+
+    def refresh(self) -> ExplorerState:
+        """Recompute from the controls and redraw; returns the new state."""
+        state = explore(**self.values(), baseline=self.baseline)
+        self.state = state
+        self.total_html.value, self.change_html.value = _totals_html(state)
+        self.error_html.value = "" if state.error is None else (
+            f"<div style='color:#B00020'><b>This combination does not build:</b> {html.escape(state.error)}</div>")
+        self.chart.value = explorer_chart_png(state)
+        self.chart.layout.display = "none" if state.error is not None else None
+        self.level_table_html.value = "" if state.level_table is None else state.level_table._repr_html_()
+        self.comparison_html.value = "" if state.comparison is None else state.comparison._repr_html_()
+        for level, info in self.level_infos.items():
+            if state.levels is None:
+                info.value = ""
+            else:
+                described = state.levels[level - 1]
+                side = described.encoded_size
+                info.value = f"{side}x{side}, {described.inner_channels} channels"
+        return state

@@ -9,9 +9,203 @@ from __future__ import annotations
 import matplotlib.pyplot as plt  # noqa: F401
 
 # ---------------------------------------------------------------- attention (lesson 01)
+import math
+
+import matplotlib.ticker
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+
+# A glyph-like test image drawn from strokes, so lesson 01 needs no font and no data
+# set. Each stroke is a polyline in unit coordinates (x right, y down); "林" is two
+# narrow "木" side by side, which gives attention something far away to look at.
+_MU_STROKES = (
+    ((0.10, 0.32), (0.90, 0.32)),                 # horizontal
+    ((0.50, 0.08), (0.50, 0.94)),                 # vertical
+    ((0.48, 0.36), (0.34, 0.58), (0.08, 0.80)),   # left-falling
+    ((0.52, 0.36), (0.66, 0.58), (0.92, 0.80)),   # right-falling
+)
+
+
+def _side_by_side(strokes, left: float, width: float):
+    return tuple(tuple((left + x * width, y) for x, y in stroke) for stroke in strokes)
+
+
+STROKE_CHARACTERS = {
+    "十": (((0.12, 0.45), (0.88, 0.45)), ((0.50, 0.08), (0.50, 0.94))),
+    "木": _MU_STROKES,
+    "林": _side_by_side(_MU_STROKES, 0.02, 0.46) + _side_by_side(_MU_STROKES, 0.52, 0.46),
+}
+
+
+def stroke_glyph(character: str = "林", size: int = 64, stroke_width: float = 0.06) -> np.ndarray:
+    """A CJK-like character drawn from straight strokes: ``(size, size)`` float32 in [-1, 1].
+
+    Ink is -1 and paper +1, as zi2zi normalises glyph images. Strokes are drawn four
+    times larger and downsampled, so their edges are anti-aliased like a rendered font.
+    ``character`` is one of ``STROKE_CHARACTERS``; ``stroke_width`` is a fraction of ``size``.
+    """
+    if character not in STROKE_CHARACTERS:
+        raise ValueError(f"character={character!r} is not accepted: use one of {', '.join(STROKE_CHARACTERS)}")
+    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
+        raise ValueError(f"size={size!r} is not accepted: it must be an integer >= 8")
+    if not 0 < stroke_width < 0.5:
+        raise ValueError(f"stroke_width={stroke_width!r} is not accepted: it must be between 0 and 0.5")
+    supersample = 4
+    big = size * supersample
+    canvas = Image.new("L", (big, big), color=255)
+    pen = ImageDraw.Draw(canvas)
+    for stroke in STROKE_CHARACTERS[character]:
+        pen.line([(x * big, y * big) for x, y in stroke], fill=0, width=max(1, round(stroke_width * big)), joint="curve")
+    small = canvas.resize((size, size), Image.Resampling.LANCZOS)
+    return np.asarray(small, dtype=np.float32) / 127.5 - 1.0
+
+
+def plot_attention_rows(image, weights_by_name, queries, title="Where a pixel looks"):
+    """Draw rows of attention matrices over the image they were computed from.
+
+    Args:
+        image: ``(H_img, W_img)`` array shown in gray.
+        weights_by_name: ``{name: (N, N) weights}`` for one image; ``N = side * side``
+            of the square feature map (one row of panels per name).
+        queries: ``[(row, col), ...]`` query pixels on the feature map; one panel each.
+
+    Row ``i`` of an attention matrix is how much pixel ``i`` takes from every pixel;
+    each panel shows one such row reshaped to the map and stretched over the image.
+    Each panel has its own colour scale, stated as multiples of the uniform weight
+    ``1/N`` so that a nearly uniform row is not mistaken for a sharp one.
+    """
+    names = list(weights_by_name)
+    if not names or not queries:
+        raise ValueError("plot_attention_rows needs at least one weights matrix and one query pixel")
+    image = np.asarray(image)
+    fig, axes = plt.subplots(len(names), len(queries) + 1, figsize=(3.1 * (len(queries) + 1), 3.0 * len(names)), squeeze=False)
+    for row_axes, name in zip(axes, names):
+        weights = torch.as_tensor(weights_by_name[name]).detach().float()
+        tokens = weights.shape[-1]
+        side = math.isqrt(tokens)
+        if weights.shape != (tokens, tokens) or side * side != tokens:
+            raise ValueError(f"weights for {name!r} have shape {tuple(weights.shape)}; expected (N, N) with N a square number")
+        extent = (0, side, side, 0)  # the image stretched over the map's pixel grid
+        row_axes[0].imshow(image, cmap="gray", vmin=-1, vmax=1, extent=extent)
+        row_axes[0].set_title(f"input, map {side}x{side}")
+        for ax, (r, c) in zip(row_axes[1:], queries):
+            if not (0 <= r < side and 0 <= c < side):
+                raise ValueError(f"query pixel {(r, c)} is outside the {side}x{side} map")
+            row = weights[r * side + c].reshape(side, side).numpy() * tokens  # in units of 1/N
+            ax.imshow(image, cmap="gray", vmin=-1, vmax=1, extent=extent)
+            shown = ax.imshow(row, cmap="magma", alpha=0.65, extent=extent)
+            ax.plot(c + 0.5, r + 0.5, marker="+", color="cyan", markersize=14, markeredgewidth=2)
+            ax.set_title(f"query ({r}, {c}); max {row.max():.1f}/N")
+            fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="weight x N")
+        row_axes[0].set_ylabel(f"{name}\nmap row")
+        for ax in row_axes:
+            ax.set_xlabel("map column")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_attention_cost(table, image_size: int = 256, num_downs: int = 8):
+    """Cost curves from ``attention_cost.attention_cost``, log-log against the map side.
+
+    Left: memory of the attention matrix (float32). Right: the measured forward time.
+    Dotted lines mark the map sides of the generator's levels for ``image_size``; rows
+    without a time (too large to time in a lesson) appear only on the memory curve.
+    """
+    sides = table.column("side")
+    mib = [entries * 4 / 2**20 for entries in table.column("matrix entries")]
+    timed = [(side, us / 1000) for side, us in zip(sides, table.column("forward µs")) if us is not None]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    left.loglog(sides, mib, "o-", color="tab:blue")
+    left.set_title("Attention matrix memory (float32)")
+    left.set_ylabel("memory")
+    memory_ticks = [(2**-10, "1 KiB"), (2**-5, "32 KiB"), (1, "1 MiB"), (2**5, "32 MiB"), (2**10, "1 GiB"), (2**15, "32 GiB")]
+    shown = [(mib_tick, label) for mib_tick, label in memory_ticks if min(mib) / 2 <= mib_tick <= max(mib) * 2]
+    left.set_yticks([mib_tick for mib_tick, _ in shown], labels=[label for _, label in shown])
+    left.minorticks_off()
+    if timed:
+        right.loglog([side for side, _ in timed], [ms for _, ms in timed], "s-", color="tab:red")
+        right.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    right.set_title("Measured forward time (this run)")
+    right.set_ylabel("milliseconds")
+    right.set_xlim(left.get_xlim())
+    for ax in (left, right):
+        ax.set_xlabel("feature-map side H = W  (N = H*W pixels)")
+        ax.set_xticks(sides, labels=[str(side) for side in sides])
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
+        ax.grid(True, which="major", alpha=0.3)
+        for level in range(1, num_downs + 1):
+            side = image_size // 2 ** level
+            if min(sides) <= side <= max(sides):
+                ax.axvline(side, color="gray", linestyle=":", linewidth=1)
+                ax.text(side, 0.98, f" L{level}", transform=ax.get_xaxis_transform(), fontsize=8, color="gray", va="top")
+    fig.suptitle(f"{table.title}: cost per map size (dotted: level L of a {image_size}x{image_size} generator)")
+    fig.tight_layout()
+    return fig
 
 
 # ---------------------------------------------------------------- blocks and levels (lessons 02-03)
+from . import anatomy  # noqa: E402  (imported here so each lesson's section stays self-contained)
+from .unet import LevelInfo  # noqa: E402
+
+# Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
+PART_COLOURS = {"encoder": "#0072B2", "attention": "#E69F00", "decoder": "#009E73"}
+
+
+def _level_infos(spec_or_levels):
+    if isinstance(spec_or_levels, (tuple, list)) and all(isinstance(info, LevelInfo) for info in spec_or_levels):
+        if not spec_or_levels:
+            raise ValueError("no levels to plot: got an empty sequence of LevelInfo")
+        return tuple(spec_or_levels)
+    return anatomy.levels(spec_or_levels)
+
+
+def level_parameter_bars(spec_or_levels, *, split: bool = True, baseline=None, ax=None, title: str | None = None,
+                         baseline_label: str = "baseline"):
+    """One bar per level: its parameters in millions, level 1 (outermost) on the left.
+
+    ``spec_or_levels`` is anything ``anatomy`` accepts (a model, a config, a dict of
+    ``UNetGenerator`` arguments) or the ``LevelInfo`` tuple of ``model.levels()``.
+    With ``split`` each bar is stacked: encoder (the down path), attention, decoder
+    (the up path). ``baseline`` (same kinds) draws each level's baseline total as a
+    black outline, so a change shows as a bar above or below its box. Tick labels
+    carry the encoded map size when the levels were described for an image size.
+    Returns the Figure; draws on ``ax`` when given.
+    """
+    infos = _level_infos(spec_or_levels)
+    base = _level_infos(baseline) if baseline is not None else None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(max(6.0, 0.75 * max(len(infos), len(base or ())) + 2.5), 4.0))
+    else:
+        fig = ax.figure
+    scale = 1e6
+    positions = [info.level for info in infos]
+    if split:
+        bottom = [0.0] * len(infos)
+        for part, field in (("encoder", "down_parameters"), ("attention", "attention_parameters"), ("decoder", "up_parameters")):
+            heights = [getattr(info, field) / scale for info in infos]
+            if part == "attention" and not any(heights):
+                continue
+            ax.bar(positions, heights, bottom=bottom, width=0.7, color=PART_COLOURS[part], label=part)
+            bottom = [b + h for b, h in zip(bottom, heights)]
+    else:
+        ax.bar(positions, [info.parameters / scale for info in infos], width=0.7, color=PART_COLOURS["encoder"], label="parameters")
+    if base is not None:
+        ax.bar([info.level for info in base], [info.parameters / scale for info in base], width=0.7,
+               fill=False, edgecolor="black", linewidth=1.5, label=baseline_label)
+    ticks = sorted(set(positions) | {info.level for info in base or ()})
+    sizes = {info.level: info.encoded_size for info in (*(base or ()), *infos)}
+    ax.set_xticks(ticks, [f"{level}\n{sizes[level]}x{sizes[level]}" if sizes[level] else str(level) for level in ticks])
+    with_size = all(sizes[level] for level in ticks)
+    ax.set_xlabel("level (1 = outermost)" + (", encoded map size" if with_size else ""))
+    ax.set_ylabel("parameters (millions)")
+    ax.set_title(title or "Parameters per level")
+    ax.margins(y=0.08)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.legend(loc="upper left", frameon=False)
+    return fig
 
 
 # ---------------------------------------------------------------- cost of attention (lessons 04-05)

@@ -13,7 +13,7 @@ outside, so any mix of skip modes builds and runs.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Iterator
+from typing import Iterable, Iterator, Mapping
 
 import torch
 from torch import nn
@@ -334,6 +334,7 @@ class GeneratorConfig:
     attention_levels: tuple[int, ...] = field(default=())
     skip_under_attention: str | None = None
     use_dropout: bool = False
+    level_skips: tuple[tuple[int, str], ...] = field(default=())
 
     def __post_init__(self):
         for name in ("input_nc", "output_nc", "ngf", "embedding_num", "embedding_dim"):
@@ -371,6 +372,32 @@ class GeneratorConfig:
                     f"has {channels} channels and SelfAttention needs a multiple of 8 (choose ngf a multiple of 8)"
                 )
         object.__setattr__(self, "attention_levels", tuple(sorted(set(levels))))
+        object.__setattr__(self, "level_skips", self._checked_level_skips())
+
+    def _checked_level_skips(self) -> tuple[tuple[int, str], ...]:
+        """``level_skips`` as sorted ``(level, mode)`` pairs; accepts a dict or pairs."""
+        given = self.level_skips
+        example = "e.g. {7: 'none', 8: 'none'}"
+        if isinstance(given, Mapping):
+            pairs = list(given.items())
+        elif isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+            raise ValueError(f"level_skips={given!r} is not accepted: give a dict level -> skip mode, {example}")
+        else:
+            pairs = list(given)
+            if not all(isinstance(pair, (tuple, list)) and len(pair) == 2 for pair in pairs):
+                raise ValueError(f"level_skips={given!r} is not accepted: give a dict level -> skip mode, {example}")
+        modes = {}
+        for level, mode in pairs:
+            if isinstance(level, bool) or not isinstance(level, int) or not 2 <= level <= self.num_downs:
+                raise ValueError(
+                    f"level_skips={given!r} is not accepted: level {level!r} is outside 2..{self.num_downs} "
+                    f"(level 1 has no skip: its up path is the output image)"
+                )
+            if level in modes and modes[level] != mode:
+                raise ValueError(f"level_skips={given!r} is not accepted: level {level} is given twice")
+            _check_choice(f"level_skips[{level}]", mode, SKIP_MODES)
+            modes[level] = mode
+        return tuple(sorted(modes.items()))
 
     def level_channels(self, level: int) -> tuple[int, int, int]:
         """``(input_channels, inner_channels, outer_channels)`` of a level."""
@@ -381,9 +408,16 @@ class GeneratorConfig:
         return outer, inner, outer
 
     def level_skip(self, level: int) -> str:
-        """How a level joins its skip (level 1 has none: its up path is the image)."""
+        """How a level joins its skip (level 1 has none: its up path is the image).
+
+        ``level_skips`` decides first, then ``skip_under_attention`` for attention
+        levels, then ``skip``.
+        """
         if level == 1:
             return "none"
+        chosen = dict(self.level_skips)
+        if level in chosen:
+            return chosen[level]
         if level in self.attention_levels and self.skip_under_attention is not None:
             return self.skip_under_attention
         return self.skip
@@ -433,6 +467,8 @@ class UNetGenerator(nn.Module):
         attention_levels: levels whose encoded map gets ``SelfAttention``.
         skip_under_attention: the skip mode of the attention levels (``None``: as ``skip``).
         use_dropout: Dropout(0.5) on the middle 8 * ngf levels.
+        level_skips: skip modes of single levels, e.g. ``{7: "none", 8: "none"}``;
+            they win over ``skip_under_attention`` and ``skip`` (levels 2..num_downs).
 
     ``generator(images, labels)`` returns generated images; labels are integer font ids.
     """
@@ -451,6 +487,7 @@ class UNetGenerator(nn.Module):
         attention_levels=(),
         skip_under_attention: str | None = None,
         use_dropout: bool = False,
+        level_skips=(),
     ):
         super().__init__()
         config = GeneratorConfig(
@@ -466,6 +503,7 @@ class UNetGenerator(nn.Module):
             attention_levels=attention_levels,
             skip_under_attention=skip_under_attention,
             use_dropout=use_dropout,
+            level_skips=level_skips,
         )
         self.config = config
         block = None

@@ -1,0 +1,185 @@
+"""The tools behind lessons 01 and 02: the stroke glyph, the attention figures, the cost
+table and the block widget's logic."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from zi2zi_lessons import SelfAttention, UNetGenerator, explorer, plots  # noqa: E402
+from zi2zi_lessons.attention_cost import attention_cost, attention_matrix_mib, format_mib  # noqa: E402
+
+
+# ---------------------------------------------------------------- the stroke glyph
+def test_stroke_glyph_is_ink_on_paper_in_zi2zi_range():
+    glyph = plots.stroke_glyph("林", 64)
+    assert glyph.shape == (64, 64) and glyph.dtype == np.float32
+    assert glyph.min() == pytest.approx(-1.0) and glyph.max() == pytest.approx(1.0)
+    ink = (glyph < 0).mean()
+    assert 0.05 < ink < 0.4  # strokes, not a blank page nor a blot
+    assert glyph[0, 0] == pytest.approx(1.0)  # the corner is paper
+
+
+def test_the_two_trees_of_lin_are_alike_and_mu_is_one_of_them():
+    lin = plots.stroke_glyph("林", 128)
+    left, right = lin[:, :64] < 0, lin[:, 64:] < 0
+    assert (left != right).mean() < 0.02  # the same tree twice, side by side
+    mu = plots.stroke_glyph("木", 128) < 0
+    assert mu[:, 60:68].any(axis=1).sum() > 100  # one vertical stroke down the middle
+
+
+@pytest.mark.parametrize(
+    "kwargs,argument",
+    [(dict(character="永"), "character='永'"), (dict(size=4), "size=4"), (dict(stroke_width=0.7), "stroke_width=0.7")],
+)
+def test_stroke_glyph_rejects_bad_arguments(kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        plots.stroke_glyph(**kwargs)
+
+
+# ---------------------------------------------------------------- attention figures
+def attention_of_glyph(side=16):
+    torch.manual_seed(0)
+    glyph = plots.stroke_glyph("林", 2 * side)
+    features = torch.nn.Conv2d(1, 16, 4, 2, 1)(torch.from_numpy(glyph)[None, None])
+    return glyph, SelfAttention(16).attention_map(features)[0].detach()
+
+
+def test_plot_attention_rows_draws_one_panel_per_query_and_name():
+    glyph, weights = attention_of_glyph()
+    fig = plots.plot_attention_rows(glyph, {"untrained": weights, "twice": weights}, [(3, 4), (10, 12)], title="T")
+    image_axes = [ax for ax in fig.axes if ax.get_images()]
+    assert len(image_axes) == 2 * 3
+    assert fig._suptitle.get_text() == "T"
+    titles = [ax.get_title() for ax in image_axes]
+    assert titles[0] == "input, map 16x16"
+    assert titles[1].startswith("query (3, 4); max ")
+    # the panel shows row 3*16+4 of the matrix, in units of 1/N
+    shown = image_axes[1].get_images()[1].get_array()
+    assert np.allclose(shown, weights[3 * 16 + 4].reshape(16, 16).numpy() * 256, atol=1e-4)
+    assert all(ax.get_xlabel() == "map column" for ax in image_axes)
+    plt.close(fig)
+
+
+def test_plot_attention_rows_rejects_bad_input():
+    glyph, weights = attention_of_glyph()
+    with pytest.raises(ValueError, match="outside the 16x16 map"):
+        plots.plot_attention_rows(glyph, {"w": weights}, [(16, 0)])
+    with pytest.raises(ValueError, match="N a square number"):
+        plots.plot_attention_rows(glyph, {"w": torch.ones(10, 10)}, [(0, 0)])
+    with pytest.raises(ValueError, match="at least one"):
+        plots.plot_attention_rows(glyph, {}, [(0, 0)])
+
+
+# ---------------------------------------------------------------- the cost table and curves
+def test_attention_cost_counts_the_real_matrix():
+    table = attention_cost(sides=(2, 4, 8), channels=16, largest_timed=4, min_run_time=0.01)
+    assert table.column("side") == [2, 4, 8]
+    assert table.column("N") == [4, 16, 64]
+    for side, entries in zip(table.column("side"), table.column("matrix entries")):
+        weights = SelfAttention(16).attention_map(torch.randn(1, 16, side, side))
+        assert weights.numel() == entries  # the matrix the block really builds
+    times = table.column("forward µs")
+    assert all(isinstance(t, int) and t > 0 for t in times[:2]) and times[2] is None
+    assert table.column("matrix MiB") == [format_mib(attention_matrix_mib(s)) for s in (2, 4, 8)]
+
+
+def test_attention_matrix_memory_and_its_format():
+    assert attention_matrix_mib(64) == 64.0  # 4096**2 float32 = 64 MiB
+    assert attention_matrix_mib(256, batch_size=2) == 2 * 16384.0
+    assert format_mib(attention_matrix_mib(8)) == "0.016"
+    assert format_mib(attention_matrix_mib(128)) == "1,024"
+
+
+@pytest.mark.parametrize(
+    "kwargs,argument",
+    [(dict(sides=()), "sides"), (dict(sides=(4, 0)), "sides"), (dict(batch_size=0), "batch_size=0"),
+     (dict(min_run_time=0), "min_run_time=0"), (dict(channels=12), "channels=12")],
+)
+def test_attention_cost_rejects_bad_arguments(kwargs, argument):
+    with pytest.raises(ValueError, match=argument):
+        attention_cost(**{"min_run_time": 0.01, **kwargs})
+
+
+def test_plot_attention_cost_draws_memory_for_all_and_time_for_the_timed():
+    table = attention_cost(sides=(2, 4, 8, 16), channels=16, largest_timed=8, min_run_time=0.01)
+    fig = plots.plot_attention_cost(table, image_size=32, num_downs=5)
+    memory_axes, time_axes = fig.axes
+    assert list(memory_axes.lines[0].get_xdata()) == [2, 4, 8, 16]
+    assert list(memory_axes.lines[0].get_ydata()) == [attention_matrix_mib(s) for s in (2, 4, 8, 16)]
+    assert list(time_axes.lines[0].get_xdata()) == [2, 4, 8]
+    assert memory_axes.get_ylabel() == "memory" and time_axes.get_ylabel() == "milliseconds"
+    # levels 1..4 of a 32x32 image have maps 16, 8, 4, 2: all marked
+    assert sorted(t.get_text() for t in memory_axes.texts) == [" L1", " L2", " L3", " L4"]
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- the block widget's logic
+@pytest.mark.parametrize("child_skip,up_in", [("concat", 1024), ("add", 512), ("none", 512)])
+def test_level_block_sizes_its_up_conv_from_its_child(child_skip, up_in):
+    block = explorer.level_block(7, skip="add", child_skip=child_skip)
+    assert block.level == 7 and block.skip == "add" and block.submodule.skip == child_skip
+    assert block.up_in_channels == up_in == block.submodule.out_channels
+    assert all(p.device.type == "meta" for p in block.parameters())
+
+
+def test_level_block_matches_the_generator_level():
+    real = UNetGenerator(ngf=16, num_downs=6, upsample="pixelshuffle", attention_levels=(3,))
+    reference = list(real.blocks())[2].describe(128)
+    built = explorer.level_block(3, child_skip="concat", upsample="pixelshuffle", attention=True, ngf=16, num_downs=6)
+    assert built.describe(128) == reference
+
+
+def test_block_row_and_summary_of_the_innermost_block():
+    block = explorer.level_block(8, skip="concat", attention=True)
+    record = explorer.block_row(block).records()[0]
+    assert record["input map"] == "2x2" and record["encoded map"] == "1x1"
+    assert record["up-conv takes"] == "512 map + 128 style"
+    assert record["hands back"] == 1024
+    assert record["parameters"] == block.describe().parameters
+    stats = explorer.block_summary(block)
+    assert stats.total_params == sum(p.numel() for p in block.parameters())
+    assert stats.summary_list[0].output_size == [1, 1024, 2, 2]
+
+
+def test_block_summary_of_a_middle_block_counts_its_child_too():
+    block = explorer.level_block(6, child_skip="none", upsample="pixelshuffle")
+    stats = explorer.block_summary(block, image_size=512)
+    assert stats.summary_list[0].input_size == [1, 512, 16, 16]
+    assert stats.total_params == sum(p.numel() for p in block.parameters()) > block.describe().parameters
+
+
+def test_block_summary_rejects_an_image_the_chain_cannot_halve():
+    block = explorer.level_block(6)
+    with pytest.raises(ValueError, match="image_size=128 is not accepted.*multiple of 256"):
+        explorer.block_summary(block, image_size=128)
+
+
+def test_block_view_shows_errors_instead_of_raising():
+    view = explorer.block_view(level=1, skip="concat")
+    assert "Cannot build this block" in view and "outermost" in view
+    view = explorer.block_view(level=1, skip="none", attention=True, ngf=12)
+    assert "Cannot build this block" in view and "multiple of 8" in view
+    view = explorer.block_view(level=1, skip="none", attention=True)
+    assert "<table>" in view and "Total params" in view
+
+
+def test_block_widget_updates_on_every_control_and_shows_errors():
+    widget = explorer.block_widget(level=7)
+    controls = {c.description: c for box in widget.children[:2] for c in box.children}
+    view = widget.children[2]
+    assert "1024 from child (concat)" in view.value
+    controls["child skip"].value = "add"
+    assert "512 from child (add)" in view.value
+    controls["upsample"].value = "pixelshuffle"
+    assert "512 -&gt; 2048" in view.value  # Conv2d to 4 x 512 before PixelShuffle
+    controls["attention"].value = True
+    assert "SelfAttention (attention)" in view.value
+    controls["level"].value = 1  # level 1 with skip "concat": invalid, shown in the widget
+    assert "Cannot build this block" in view.value
+    controls["skip"].value = "none"
+    assert "Level 1 at 256x256" in view.value
