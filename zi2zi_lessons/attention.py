@@ -19,11 +19,11 @@ Two blocks, one idea each:
   1x1 convolution producing query, key and value for several heads, scaled
   attention per head, a 1x1 output projection and a residual connection.
 
-``MultiHeadSelfAttention`` computes attention with
-``torch.nn.functional.scaled_dot_product_attention``. ``SelfAttention`` stores the
-N x N weights only for small maps (``matrix_attention``); on larger maps it pads its
-query and key to the value's width so that PyTorch's fused kernel runs and the
-matrix is never stored (``fused_attention``).
+Both compute attention with ``torch.nn.functional.scaled_dot_product_attention``.
+On small maps ``SelfAttention`` passes its narrow query and key as they are and PyTorch
+stores the N x N weights (its math path, the numbers of ``matrix_attention``); on
+larger maps it pads query and key to the value's width so that PyTorch's fused
+kernel runs and the matrix is never stored (``fused_attention``).
 """
 
 from __future__ import annotations
@@ -143,8 +143,10 @@ class SelfAttention(nn.Module):
     def attend(self, x: torch.Tensor) -> torch.Tensor:
         """The attention output before ``gamma * out + x``: shape ``(B, C, H, W)``.
 
-        Small maps (``H * W <= stored_weights_max_pixels``) use ``matrix_attention``,
-        larger ones ``fused_attention``; both compute the same numbers.
+        Both paths call ``scaled_dot_product_attention``. Small maps
+        (``H * W <= stored_weights_max_pixels``) pass the narrow query and key as they
+        are, so PyTorch's math path stores the N x N weights (the same numbers as
+        ``matrix_attention``); larger maps go through ``fused_attention``.
         """
         batch, channels, height, width = x.shape
         if channels != self.channels:
@@ -156,7 +158,8 @@ class SelfAttention(nn.Module):
         key = self.key(x).flatten(2).transpose(1, 2)
         value = self.value(x).flatten(2).transpose(1, 2)
         if height * width <= self.stored_weights_max_pixels:
-            out = matrix_attention(query, key, value, scale=self.energy_scale)
+            # Unequal head sizes (C/8 vs C): PyTorch takes its math path, which stores the weights.
+            out = F.scaled_dot_product_attention(query, key, value, scale=self.energy_scale)
         else:
             out = fused_attention(query, key, value, scale=self.energy_scale)
         return out.transpose(1, 2).reshape(batch, channels, height, width)
