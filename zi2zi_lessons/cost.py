@@ -43,6 +43,7 @@ __all__ = [
     "power_law_exponent",
     "level_attention_costs",
     "time_self_attention",
+    "attention_cost",
     "compare_with_matrix_version",
     "comparison_table",
 ]
@@ -208,6 +209,55 @@ def time_self_attention(
         block.attend(x).sum().backward()
 
     return tuple(best_times([forward, forward_backward], repeats))
+
+
+def attention_cost(
+    sides: Sequence[int] = (4, 8, 16, 32, 64, 128, 256),
+    channels: int = 64,
+    batch: int = 1,
+    largest_timed: int = 64,
+    repeats: int = 2,
+    seed: int = 0,
+) -> Table:
+    """Per map side: pixels N, matrix entries, matrix memory (float32) and the
+    measured forward time of ``SelfAttention(channels)`` with its weights stored, as
+    the papers write it (lesson 01's cost curves; lesson 05 measures the fused kernel
+    the package switches to above 32x32).
+
+    Sides above ``largest_timed`` are listed without a time: their matrix would take
+    a laptop's memory. Times come from ``time_self_attention`` (best of ``repeats``)
+    and mean something only as ratios within one call.
+    """
+    sides = list(sides)
+    if not sides or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in sides):
+        raise ValueError(f"sides={sides!r} is not accepted: give positive integers, e.g. (4, 8, 16, 32)")
+    for name, value in (("batch", batch), ("largest_timed", largest_timed), ("repeats", repeats)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name}={value!r} is not accepted: it must be a positive integer")
+    SelfAttention(channels)  # validates channels before any timing
+    rows = []
+    for side in sides:
+        forward_ms = None
+        if side <= largest_timed:
+            # The stored-matrix path at every size, so the curve shows the N^2 law of the form
+            # this lesson builds (larger maps would otherwise switch to the fused kernel).
+            forward_seconds, _ = time_self_attention(
+                channels, side, batch=batch, repeats=repeats, seed=seed, stored_weights_max_pixels=side * side
+            )
+            forward_ms = round(1e3 * forward_seconds, 3)
+        rows.append((
+            side,
+            side * side,
+            attention_matrix_entries(side, batch=batch),
+            format_bytes(attention_matrix_bytes(side, batch=batch)),
+            forward_ms,
+        ))
+    return Table(
+        columns=("side", "N", "matrix entries", "matrix memory", "forward ms"),
+        rows=tuple(rows),
+        title=f"SelfAttention({channels}), batch {batch}, float32",
+        footer=f"forward ms: weights stored, best of {repeats} on this machine, this run only; sides above {largest_timed} not timed",
+    )
 
 
 # ------------------------------------------------------------------ package against matrix version

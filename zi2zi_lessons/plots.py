@@ -107,7 +107,7 @@ def plot_attention_rows(image, weights_by_name, queries, title="Where a pixel lo
 
 
 def plot_attention_cost(table, image_size: int = 256, num_downs: int = 8):
-    """Cost curves from ``attention_cost.attention_cost``, log-log against the map side.
+    """Cost curves from ``cost.attention_cost``, log-log against the map side.
 
     Left: memory of the attention matrix (float32). Right: the measured forward time.
     Dotted lines mark the map sides of the generator's levels for ``image_size``; rows
@@ -115,7 +115,7 @@ def plot_attention_cost(table, image_size: int = 256, num_downs: int = 8):
     """
     sides = table.column("side")
     mib = [entries * 4 / 2**20 for entries in table.column("matrix entries")]
-    timed = [(side, us / 1000) for side, us in zip(sides, table.column("forward µs")) if us is not None]
+    timed = [(side, ms) for side, ms in zip(sides, table.column("forward ms")) if ms is not None]
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     left.loglog(sides, mib, "o-", color="tab:blue")
     left.set_title("Attention matrix memory (float32)")
