@@ -134,8 +134,17 @@ def block_view(image_size: int = 256, **settings) -> str:
 BLOCK_VIEW_STYLE = "<style>.block-view table td, .block-view table th {padding: 1px 10px;}</style>"
 
 
+class BlockWidget(widgets.VBox):
+    """The block widget's box; its text form tells a reader of the saved notebook what to do."""
+
+    def __repr__(self) -> str:
+        # Shown in place of the widget where no widget state can be displayed (a notebook
+        # not yet run or not trusted, a plain-text viewer).
+        return "[block widget: run this cell in JupyterLab to switch the level's join, upsampling and attention]"
+
+
 def block_widget(level: int = 7, skip: str = "concat", child_skip: str = "concat", upsample: str = "transpose",
-                 attention: bool = False, image_size: int = 256) -> widgets.VBox:
+                 attention: bool = False, image_size: int = 256) -> BlockWidget:
     """Switch one level's join mode, its child's join mode, the upsampling and attention;
     see the level's row, its parameter count and its torchinfo summary update.
 
@@ -159,7 +168,7 @@ def block_widget(level: int = 7, skip: str = "concat", child_skip: str = "concat
     for control in controls.values():
         control.observe(update, names="value")
     update()
-    widget = widgets.VBox([widgets.HBox(list(controls.values())[:3]), widgets.HBox(list(controls.values())[3:]), view])
+    widget = BlockWidget([widgets.HBox(list(controls.values())[:3]), widgets.HBox(list(controls.values())[3:]), view])
     widget.add_class("block-widget")
     return widget
 
@@ -409,6 +418,11 @@ class ArchitectureExplorer(widgets.VBox):
         ])
         self.add_class("explorer")
         self.refresh()
+
+    def __repr__(self) -> str:
+        # Shown in place of the widget where no widget state can be displayed (a notebook
+        # not yet run or not trusted, a plain-text viewer).
+        return "[architecture explorer: run this cell in JupyterLab to change the generator and see its counts]"
 
     @staticmethod
     def _classed(widget, css_class):
