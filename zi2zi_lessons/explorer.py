@@ -4,16 +4,22 @@ computes what it shows; those functions are tested without a browser.
 
 from __future__ import annotations
 
-# ---------------------------------------------------------------- the block widget (lesson 02)
+import functools
 import html
+import io
+from dataclasses import dataclass
 
 import ipywidgets as widgets
 import torch
+from matplotlib.figure import Figure
 from torchinfo import summary as torchinfo_summary
 
+from . import anatomy
 from .anatomy import SUMMARY_COLUMNS, Table
-from .unet import SKIP_MODES, UPSAMPLE_MODES, GeneratorConfig, UnetSkipConnectionBlock
+from .plots import level_parameter_bars
+from .unet import SKIP_MODES, UPSAMPLE_MODES, GeneratorConfig, LevelInfo, UNetGenerator, UnetSkipConnectionBlock
 
+# ---------------------------------------------------------------- the block widget (lesson 02)
 BLOCK_COLUMNS = (
     "level", "input map", "encoded map", "in", "inner", "outer", "attention", "skip",
     "up-conv takes", "up-conv in -> out", "hands back", "parameters",
@@ -174,19 +180,6 @@ def block_widget(level: int = 7, skip: str = "concat", child_skip: str = "concat
 
 
 # ---------------------------------------------------------------- the architecture explorer (lesson 03)
-# Imports sit here, not at the top, so each lesson's section of this file stays self-contained.
-import functools  # noqa: E402
-import html  # noqa: E402
-import io  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-import ipywidgets as widgets  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from . import anatomy  # noqa: E402
-from .plots import level_parameter_bars  # noqa: E402
-from .unet import SKIP_MODES, UPSAMPLE_MODES, GeneratorConfig, LevelInfo, UNetGenerator  # noqa: E402
-
 EXPLORER_NUM_DOWNS = (5, 6, 7, 8, 9, 10)
 EXPLORER_NGF = (4, 8, 12, 16, 32, 48, 64, 96, 128)
 EXPLORER_IMAGE_SIZES = (32, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
