@@ -6,7 +6,7 @@ import torch
 from zi2zi_lessons import GeneratorConfig, UNetGenerator
 from zi2zi_lessons import anatomy
 
-SEED000 = dict(skip="add", upsample="pixelshuffle", attention_levels=(7, 8))
+ADD_PIXELSHUFFLE_ATTENTION = dict(skip="add", upsample="pixelshuffle", attention_levels=(7, 8))
 
 
 def test_level_table_of_the_default_generator():
@@ -19,9 +19,9 @@ def test_level_table_of_the_default_generator():
 
 
 def test_the_three_kinds_of_spec_agree():
-    config = GeneratorConfig(**SEED000)
+    config = GeneratorConfig(**ADD_PIXELSHUFFLE_ATTENTION)
     model = anatomy.build_meta(config)
-    assert anatomy.level_table(SEED000).rows == anatomy.level_table(config).rows == anatomy.level_table(model).rows
+    assert anatomy.level_table(ADD_PIXELSHUFFLE_ATTENTION).rows == anatomy.level_table(config).rows == anatomy.level_table(model).rows
     with pytest.raises(TypeError, match="expected a UNetGenerator"):
         anatomy.as_config(42)
 
@@ -32,18 +32,18 @@ def test_meta_build_allocates_nothing():
 
 
 def test_breakdown_adds_up():
-    totals = anatomy.parameter_totals(SEED000)
+    totals = anatomy.parameter_totals(ADD_PIXELSHUFFLE_ATTENTION)
     assert totals["attention"] == 2 * (2 * (512 * 64 + 64) + 512 * 512 + 512 + 1)
-    assert totals["total"] == anatomy.count_parameters(anatomy.build_meta(SEED000))
-    table = anatomy.parameter_breakdown(SEED000)
+    assert totals["total"] == anatomy.count_parameters(anatomy.build_meta(ADD_PIXELSHUFFLE_ATTENTION))
+    table = anatomy.parameter_breakdown(ADD_PIXELSHUFFLE_ATTENTION)
     per_level = table.rows[:-2]
     assert sum(row[4] for row in per_level) + totals["embedding"] == totals["total"]
     assert table.rows[-1][1:5] == (totals["encoder"], totals["attention"], totals["decoder"], totals["total"])
 
 
 def test_compare_names_what_changed_and_counts_it():
-    concat_under = dict(SEED000, skip_under_attention="concat")
-    table = anatomy.compare(SEED000, concat_under)
+    concat_under = dict(ADD_PIXELSHUFFLE_ATTENTION, skip_under_attention="concat")
+    table = anatomy.compare(ADD_PIXELSHUFFLE_ATTENTION, concat_under)
     by_level = {row[0]: row for row in table.rows}
     # level 7 now concatenates, so its parent (level 6) and itself take 1024 channels
     assert "up in channels 512 -> 1024" in by_level[6][1]
@@ -53,7 +53,7 @@ def test_compare_names_what_changed_and_counts_it():
 
 
 def test_removing_skips_in_add_mode_changes_no_count():
-    table = anatomy.compare(SEED000, dict(SEED000, skip_under_attention="none"))
+    table = anatomy.compare(ADD_PIXELSHUFFLE_ATTENTION, dict(ADD_PIXELSHUFFLE_ATTENTION, skip_under_attention="none"))
     assert table.rows[-1][4] == 0
     assert "skip add -> none" in table.rows[6][1]
 
@@ -74,8 +74,8 @@ def test_tables_render_as_text_and_html():
 
 
 def test_summary_of_a_config_is_fast_and_counts_everything():
-    stats = anatomy.summary(SEED000, depth=2)
-    assert stats.total_params == anatomy.parameter_totals(SEED000)["total"]
+    stats = anatomy.summary(ADD_PIXELSHUFFLE_ATTENTION, depth=2)
+    assert stats.total_params == anatomy.parameter_totals(ADD_PIXELSHUFFLE_ATTENTION)["total"]
 
 
 def test_summary_leaves_the_callers_model_as_it_was():
@@ -98,7 +98,7 @@ def test_summary_rejects_an_image_size_the_model_cannot_take():
 
 
 def test_levels_of_a_spec():
-    assert anatomy.levels(SEED000, image_size=256) == anatomy.build_meta(SEED000).levels(256)
+    assert anatomy.levels(ADD_PIXELSHUFFLE_ATTENTION, image_size=256) == anatomy.build_meta(ADD_PIXELSHUFFLE_ATTENTION).levels(256)
     with pytest.raises(ValueError, match="image height 100"):
         anatomy.levels({}, image_size=100)
 
@@ -108,8 +108,8 @@ def test_largest_layers_are_the_deep_up_convolutions():
     assert table.column("level") == [5, 6, 7, 8]
     assert table.column("layer")[0] == "ConvTranspose2d(1024 -> 512, k4x4)"
     assert table.column("parameters") == [1024 * 512 * 16] * 3 + [640 * 512 * 16]
-    every = anatomy.largest_layers(SEED000, top=1000)
-    assert sum(every.column("parameters")) == anatomy.parameter_totals(SEED000)["total"]
+    every = anatomy.largest_layers(ADD_PIXELSHUFFLE_ATTENTION, top=1000)
+    assert sum(every.column("parameters")) == anatomy.parameter_totals(ADD_PIXELSHUFFLE_ATTENTION)["total"]
     assert {"down", "attention", "up", "embedding"} == set(every.column("part"))
     with pytest.raises(ValueError, match="top=0"):
         anatomy.largest_layers({}, top=0)

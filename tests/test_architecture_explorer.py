@@ -179,3 +179,13 @@ def test_explorer_never_builds_real_weights(monkeypatch):
     widget = ArchitectureExplorer()
     widget.attention_boxes[5].value = True
     assert built and set(built) == {"meta"}
+
+
+def test_saved_notebooks_tell_the_reader_to_run_the_widget_cells():
+    # The text form is what JupyterLab shows before a notebook is run (or when it is not trusted).
+    from zi2zi_lessons.explorer import block_widget
+
+    explorer_text = ArchitectureExplorer()._repr_mimebundle_()["text/plain"]
+    block_text = block_widget()._repr_mimebundle_()["text/plain"]
+    assert explorer_text.startswith("[architecture explorer: run this cell")
+    assert block_text.startswith("[block widget: run this cell")

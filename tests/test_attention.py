@@ -138,3 +138,89 @@ def test_sdpa_matches_sagan_with_scale_one():
     q, k, v = torch.randn(2, 10, 4), torch.randn(2, 10, 4), torch.randn(2, 10, 32)
     expected = torch.softmax(q @ k.transpose(1, 2), dim=-1) @ v
     assert torch.allclose(F.scaled_dot_product_attention(q, k, v, scale=1.0), expected, atol=1e-6)
+
+
+# ---------------------------------------------------------------- SelfAttention's two paths
+# attend() stores the N x N weights on small maps and runs the fused kernel on larger
+# ones; a block's stored_weights_max_pixels can be set to force either path.
+PATHS = {"matrix": 10**9, "fused": 0}
+
+
+@pytest.mark.parametrize("path", sorted(PATHS))
+@pytest.mark.parametrize("scaled", [False, True])
+@pytest.mark.parametrize("channels,height,width", [(8, 1, 1), (8, 3, 5), (24, 7, 3), (64, 9, 9), (16, 17, 17), (40, 19, 15)])
+def test_attend_equals_matrix_version_and_so_do_gradients(path, scaled, channels, height, width):
+    torch.manual_seed(6)
+    block = SelfAttention(channels, scaled=scaled)
+    block.stored_weights_max_pixels = PATHS[path]
+    with torch.no_grad():
+        block.gamma.fill_(0.9)
+        # Larger weights give peaked softmaxes: unscaled energies are the hard case.
+        block.query.weight.mul_(3.0)
+        block.key.weight.mul_(3.0)
+    x = torch.randn(2, channels, height, width, requires_grad=True)
+    upstream = torch.randn(2, channels, height, width)
+
+    out = block(x)
+    grads = torch.autograd.grad((out * upstream).sum(), [x, *block.parameters()])
+    matrix_out = sagan_by_hand(block, x, scaled)
+    matrix_grads = torch.autograd.grad((matrix_out * upstream).sum(), [x, *block.parameters()])
+
+    assert torch.allclose(out, matrix_out, atol=1e-5, rtol=1e-4)
+    for grad, matrix_grad in zip(grads, matrix_grads):
+        assert torch.allclose(grad, matrix_grad, atol=1e-4, rtol=1e-4)
+
+
+def attention_ops(block, x):
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        block.attend(x).sum().backward()
+    return {event.key for event in prof.key_averages()}
+
+
+def test_large_maps_run_the_fused_kernel_and_never_store_the_matrix():
+    block = SelfAttention(32)
+    ops = attention_ops(block, torch.randn(1, 32, 32, 33, requires_grad=True))  # 1,056 pixels > 1,024
+    assert "aten::_scaled_dot_product_flash_attention_for_cpu" in ops
+    assert "aten::_scaled_dot_product_flash_attention_for_cpu_backward" in ops
+    assert "aten::_scaled_dot_product_attention_math" not in ops
+    assert "aten::bmm" not in ops
+
+
+def test_small_maps_store_the_matrix():
+    block = SelfAttention(32)
+    ops = attention_ops(block, torch.randn(1, 32, 32, 32, requires_grad=True))  # 1,024 pixels
+    assert "aten::_scaled_dot_product_attention_math" in ops
+    assert "aten::_scaled_dot_product_flash_attention_for_cpu" not in ops
+
+
+def test_fused_attention_in_double_precision_passes_gradcheck():
+    from zi2zi_lessons.attention import fused_attention
+
+    torch.manual_seed(7)
+    query = torch.randn(1, 5, 2, dtype=torch.float64, requires_grad=True)
+    key = torch.randn(1, 5, 2, dtype=torch.float64, requires_grad=True)
+    value = torch.randn(1, 5, 16, dtype=torch.float64, requires_grad=True)
+    expected = torch.softmax(query @ key.transpose(1, 2) * 0.5, dim=-1) @ value
+    assert torch.allclose(fused_attention(query, key, value, 0.5), expected, atol=1e-12)
+    assert torch.autograd.gradcheck(lambda q, k, v: fused_attention(q, k, v, 0.5), (query, key, value))
+
+
+def test_fused_attention_rejects_a_query_wider_than_the_value():
+    from zi2zi_lessons.attention import fused_attention
+
+    with pytest.raises(ValueError, match="query 8, key 8, value 4"):
+        fused_attention(torch.randn(1, 3, 8), torch.randn(1, 3, 8), torch.randn(1, 3, 4), 1.0)
+
+
+def test_multi_head_runs_the_fused_kernel():
+    from torch.profiler import ProfilerActivity, profile
+
+    block = MultiHeadSelfAttention(64)
+    x = torch.randn(1, 64, 8, 8, requires_grad=True)
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        block(x).sum().backward()
+    ops = {event.key for event in prof.key_averages()}
+    assert "aten::_scaled_dot_product_flash_attention_for_cpu" in ops
+    assert "aten::_scaled_dot_product_attention_math" not in ops

@@ -11,7 +11,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from zi2zi_lessons import SelfAttention, UNetGenerator, explorer, plots  # noqa: E402
-from zi2zi_lessons.attention_cost import attention_cost, attention_matrix_mib, format_mib  # noqa: E402
+from zi2zi_lessons.cost import attention_cost, attention_matrix_bytes, format_bytes  # noqa: E402
 
 
 # ---------------------------------------------------------------- the stroke glyph
@@ -77,40 +77,40 @@ def test_plot_attention_rows_rejects_bad_input():
 
 # ---------------------------------------------------------------- the cost table and curves
 def test_attention_cost_counts_the_real_matrix():
-    table = attention_cost(sides=(2, 4, 8), channels=16, largest_timed=4, min_run_time=0.01)
+    table = attention_cost(sides=(2, 4, 8), channels=16, largest_timed=4, repeats=1)
     assert table.column("side") == [2, 4, 8]
     assert table.column("N") == [4, 16, 64]
     for side, entries in zip(table.column("side"), table.column("matrix entries")):
         weights = SelfAttention(16).attention_map(torch.randn(1, 16, side, side))
         assert weights.numel() == entries  # the matrix the block really builds
-    times = table.column("forward µs")
-    assert all(isinstance(t, int) and t > 0 for t in times[:2]) and times[2] is None
-    assert table.column("matrix MiB") == [format_mib(attention_matrix_mib(s)) for s in (2, 4, 8)]
+    times = table.column("forward ms")
+    assert all(isinstance(t, float) and t > 0 for t in times[:2]) and times[2] is None
+    assert table.column("matrix memory") == [format_bytes(attention_matrix_bytes(s)) for s in (2, 4, 8)]
 
 
 def test_attention_matrix_memory_and_its_format():
-    assert attention_matrix_mib(64) == 64.0  # 4096**2 float32 = 64 MiB
-    assert attention_matrix_mib(256, batch_size=2) == 2 * 16384.0
-    assert format_mib(attention_matrix_mib(8)) == "0.016"
-    assert format_mib(attention_matrix_mib(128)) == "1,024"
+    assert attention_matrix_bytes(64) == 64 * 2**20  # 4096**2 float32 = 64 MiB
+    assert attention_matrix_bytes(256, batch=2) == 2 * 16 * 2**30
+    assert format_bytes(attention_matrix_bytes(8)) == "16.0 KiB"
+    assert format_bytes(attention_matrix_bytes(128)) == "1.0 GiB"
 
 
 @pytest.mark.parametrize(
     "kwargs,argument",
-    [(dict(sides=()), "sides"), (dict(sides=(4, 0)), "sides"), (dict(batch_size=0), "batch_size=0"),
-     (dict(min_run_time=0), "min_run_time=0"), (dict(channels=12), "channels=12")],
+    [(dict(sides=()), "sides"), (dict(sides=(4, 0)), "sides"), (dict(batch=0), "batch=0"),
+     (dict(repeats=0), "repeats=0"), (dict(channels=12), "channels=12")],
 )
 def test_attention_cost_rejects_bad_arguments(kwargs, argument):
     with pytest.raises(ValueError, match=argument):
-        attention_cost(**{"min_run_time": 0.01, **kwargs})
+        attention_cost(**{"repeats": 1, **kwargs})
 
 
 def test_plot_attention_cost_draws_memory_for_all_and_time_for_the_timed():
-    table = attention_cost(sides=(2, 4, 8, 16), channels=16, largest_timed=8, min_run_time=0.01)
+    table = attention_cost(sides=(2, 4, 8, 16), channels=16, largest_timed=8, repeats=1)
     fig = plots.plot_attention_cost(table, image_size=32, num_downs=5)
     memory_axes, time_axes = fig.axes
     assert list(memory_axes.lines[0].get_xdata()) == [2, 4, 8, 16]
-    assert list(memory_axes.lines[0].get_ydata()) == [attention_matrix_mib(s) for s in (2, 4, 8, 16)]
+    assert list(memory_axes.lines[0].get_ydata()) == [attention_matrix_bytes(s) / 2**20 for s in (2, 4, 8, 16)]
     assert list(time_axes.lines[0].get_xdata()) == [2, 4, 8]
     assert memory_axes.get_ylabel() == "memory" and time_axes.get_ylabel() == "milliseconds"
     # levels 1..4 of a 32x32 image have maps 16, 8, 4, 2: all marked
@@ -183,3 +183,12 @@ def test_block_widget_updates_on_every_control_and_shows_errors():
     assert "Cannot build this block" in view.value
     controls["skip"].value = "none"
     assert "Level 1 at 256x256" in view.value
+
+
+def test_block_widget_css_hooks_for_browser_tests():
+    widget = explorer.block_widget(level=7)
+    view = widget.children[2]
+    assert "block-widget" in widget._dom_classes and "block-view" in view._dom_classes
+    assert view.value.startswith(explorer.BLOCK_VIEW_STYLE) and ".block-view table td" in explorer.BLOCK_VIEW_STYLE
+    widget.children[0].children[0].value = 1  # level 1 with skip "concat": the error keeps the style
+    assert view.value.startswith(explorer.BLOCK_VIEW_STYLE) and "Cannot build this block" in view.value

@@ -20,6 +20,10 @@ Two blocks, one idea each:
   attention per head, a 1x1 output projection and a residual connection.
 
 Both compute attention with ``torch.nn.functional.scaled_dot_product_attention``.
+On small maps ``SelfAttention`` passes its narrow query and key as they are and PyTorch
+stores the N x N weights (its math path, the numbers of ``matrix_attention``); on
+larger maps it pads query and key to the value's width so that PyTorch's fused
+kernel runs and the matrix is never stored (``fused_attention``).
 """
 
 from __future__ import annotations
@@ -28,7 +32,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["SelfAttention", "MultiHeadSelfAttention", "self_attention_parameter_count"]
+__all__ = [
+    "SelfAttention",
+    "MultiHeadSelfAttention",
+    "self_attention_parameter_count",
+    "matrix_attention",
+    "fused_attention",
+]
 
 
 def self_attention_parameter_count(channels: int) -> int:
@@ -39,6 +49,49 @@ def self_attention_parameter_count(channels: int) -> int:
     """
     key_channels = channels // 8
     return 2 * (channels * key_channels + key_channels) + channels * channels + channels + 1
+
+
+def matrix_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scale: float) -> torch.Tensor:
+    """``softmax(query @ key^T * scale) @ value`` with the ``(B, N, N)`` weights stored,
+    as the papers write it. Shapes: query and key ``(B, N, D)``, value ``(B, N, C)``."""
+    weights = torch.softmax(torch.bmm(query, key.transpose(1, 2)) * scale, dim=-1)
+    return torch.bmm(weights, value)
+
+
+def fused_attention(query: torch.Tensor, key: torch.Tensor, value: torch.Tensor, scale: float) -> torch.Tensor:
+    """``softmax(query @ key^T * scale) @ value`` without ever storing the N x N matrix.
+
+    Shapes: query and key ``(B, N, D)``, value ``(B, N, C)`` with ``D <= C``; returns
+    ``(B, N, C)``.
+
+    SAGAN's query and key are narrower (``C // 8``) than its value (``C``), and
+    PyTorch's fused CPU kernel (flash attention, which works through the keys in
+    blocks and keeps only running softmax sums) runs only when query, key and value
+    share one head size; for unequal sizes ``scaled_dot_product_attention`` falls
+    back to the math path, which materialises the ``(B, N, N)`` weights. Zero-padding
+    query and key to ``C`` channels changes no dot product (the extra terms are
+    ``0 * 0``), so the weights are exactly SAGAN's, and the fused kernel runs: memory
+    grows with N instead of N^2. The cost: the ``q . k`` products now run over C
+    channels instead of C/8 (lesson 05 and ``benchmarks/attention_cost.py`` measure
+    what that buys and costs).
+    """
+    query_channels, value_channels = query.shape[-1], value.shape[-1]
+    if key.shape[-1] != query_channels or query_channels > value_channels:
+        raise ValueError(
+            f"fused_attention needs query and key of the same width, at most the value's: got query "
+            f"{query_channels}, key {key.shape[-1]}, value {value_channels} channels"
+        )
+    padding = (0, value_channels - query_channels)
+    # One head: (B, N, C) -> (B, 1, N, C), the 4-d layout the fused kernel takes; it
+    # also needs the channels contiguous in memory (a transposed view would send it
+    # to the math path).
+    out = F.scaled_dot_product_attention(
+        F.pad(query, padding).unsqueeze(1),
+        F.pad(key, padding).unsqueeze(1),
+        value.contiguous().unsqueeze(1),
+        scale=scale,
+    )
+    return out.squeeze(1)
 
 
 def _check_positive_int(name: str, value) -> None:
@@ -57,6 +110,13 @@ class SelfAttention(nn.Module):
 
     Shapes: ``(B, C, H, W) -> (B, C, H, W)``.
     """
+
+    #: Maps of at most this many pixels (32x32) store their N x N weights: at most
+    #: 4 MiB per image in float32, and there the stored form is as fast or faster.
+    #: Larger maps use ``fused_attention``, whose memory grows with N instead of N^2
+    #: (6 to 24 times less at 64x64). ``benchmarks/attention_cost.py`` measures both
+    #: sides of this choice.
+    stored_weights_max_pixels = 1024
 
     def __init__(self, channels: int, scaled: bool = False):
         super().__init__()
@@ -81,7 +141,13 @@ class SelfAttention(nn.Module):
         return self.key_channels ** -0.5 if self.scaled else 1.0
 
     def attend(self, x: torch.Tensor) -> torch.Tensor:
-        """The attention output before ``gamma * out + x``: shape ``(B, C, H, W)``."""
+        """The attention output before ``gamma * out + x``: shape ``(B, C, H, W)``.
+
+        Both paths call ``scaled_dot_product_attention``. Small maps
+        (``H * W <= stored_weights_max_pixels``) pass the narrow query and key as they
+        are, so PyTorch's math path stores the N x N weights (the same numbers as
+        ``matrix_attention``); larger maps go through ``fused_attention``.
+        """
         batch, channels, height, width = x.shape
         if channels != self.channels:
             raise ValueError(
@@ -91,7 +157,11 @@ class SelfAttention(nn.Module):
         query = self.query(x).flatten(2).transpose(1, 2)
         key = self.key(x).flatten(2).transpose(1, 2)
         value = self.value(x).flatten(2).transpose(1, 2)
-        out = F.scaled_dot_product_attention(query, key, value, scale=self.energy_scale)
+        if height * width <= self.stored_weights_max_pixels:
+            # Unequal head sizes (C/8 vs C): PyTorch takes its math path, which stores the weights.
+            out = F.scaled_dot_product_attention(query, key, value, scale=self.energy_scale)
+        else:
+            out = fused_attention(query, key, value, scale=self.energy_scale)
         return out.transpose(1, 2).reshape(batch, channels, height, width)
 
     def attention_map(self, x: torch.Tensor) -> torch.Tensor:
@@ -151,7 +221,9 @@ class MultiHeadSelfAttention(nn.Module):
         qkv = self.qkv(self.norm(x))
         # (B, 3C, H, W) -> 3 x (B, heads, N, head_channels)
         qkv = qkv.reshape(batch, 3, self.num_heads, self.head_channels, height * width)
-        query, key, value = qkv.permute(1, 0, 2, 4, 3).unbind(0)
+        # contiguous: the fused kernel needs each head's channels adjacent in memory;
+        # on a transposed view it would fall back to the math path (the N x N matrix).
+        query, key, value = qkv.permute(1, 0, 2, 4, 3).contiguous().unbind(0)
         out = F.scaled_dot_product_attention(query, key, value)
         out = out.transpose(2, 3).reshape(batch, channels, height, width)
         return x + self.proj(out)

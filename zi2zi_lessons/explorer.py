@@ -4,16 +4,22 @@ computes what it shows; those functions are tested without a browser.
 
 from __future__ import annotations
 
-# ---------------------------------------------------------------- the block widget (lesson 02)
+import functools
 import html
+import io
+from dataclasses import dataclass
 
 import ipywidgets as widgets
 import torch
+from matplotlib.figure import Figure
 from torchinfo import summary as torchinfo_summary
 
+from . import anatomy
 from .anatomy import SUMMARY_COLUMNS, Table
-from .unet import SKIP_MODES, UPSAMPLE_MODES, GeneratorConfig, UnetSkipConnectionBlock
+from .plots import level_parameter_bars
+from .unet import SKIP_MODES, UPSAMPLE_MODES, GeneratorConfig, LevelInfo, UNetGenerator, UnetSkipConnectionBlock
 
+# ---------------------------------------------------------------- the block widget (lesson 02)
 BLOCK_COLUMNS = (
     "level", "input map", "encoded map", "in", "inner", "outer", "attention", "skip",
     "up-conv takes", "up-conv in -> out", "hands back", "parameters",
@@ -130,10 +136,27 @@ def block_view(image_size: int = 256, **settings) -> str:
     )
 
 
+# An HTML widget's tables get no notebook styling: without padding the columns run together.
+BLOCK_VIEW_STYLE = "<style>.block-view table td, .block-view table th {padding: 1px 10px;}</style>"
+
+
+class BlockWidget(widgets.VBox):
+    """The block widget's box; its text form tells a reader of the saved notebook what to do."""
+
+    def __repr__(self) -> str:
+        # Shown in place of the widget where no widget state can be displayed (a notebook
+        # not yet run or not trusted, a plain-text viewer).
+        return "[block widget: run this cell in JupyterLab to switch the level's join, upsampling and attention]"
+
+
 def block_widget(level: int = 7, skip: str = "concat", child_skip: str = "concat", upsample: str = "transpose",
-                 attention: bool = False, image_size: int = 256) -> widgets.VBox:
+                 attention: bool = False, image_size: int = 256) -> BlockWidget:
     """Switch one level's join mode, its child's join mode, the upsampling and attention;
-    see the level's row, its parameter count and its torchinfo summary update."""
+    see the level's row, its parameter count and its torchinfo summary update.
+
+    CSS classes, stable hooks for browser tests: ``block-widget`` on the whole widget,
+    ``block-view`` on the HTML showing the row, the count and the summary (or the error).
+    """
     controls = {
         "level": widgets.IntSlider(value=level, min=1, max=8, description="level"),
         "skip": widgets.Dropdown(options=SKIP_MODES, value=skip, description="skip"),
@@ -142,30 +165,21 @@ def block_widget(level: int = 7, skip: str = "concat", child_skip: str = "concat
         "attention": widgets.Checkbox(value=attention, description="attention"),
     }
     view = widgets.HTML()
+    view.add_class("block-view")
 
     def update(_change=None):
-        view.value = block_view(image_size=image_size, **{name: control.value for name, control in controls.items()})
+        view.value = BLOCK_VIEW_STYLE + block_view(image_size=image_size,
+                                                   **{name: control.value for name, control in controls.items()})
 
     for control in controls.values():
         control.observe(update, names="value")
     update()
-    return widgets.VBox([widgets.HBox(list(controls.values())[:3]), widgets.HBox(list(controls.values())[3:]), view])
+    widget = BlockWidget([widgets.HBox(list(controls.values())[:3]), widgets.HBox(list(controls.values())[3:]), view])
+    widget.add_class("block-widget")
+    return widget
 
 
 # ---------------------------------------------------------------- the architecture explorer (lesson 03)
-# Imports sit here, not at the top, so each lesson's section of this file stays self-contained.
-import functools  # noqa: E402
-import html  # noqa: E402
-import io  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-
-import ipywidgets as widgets  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from . import anatomy  # noqa: E402
-from .plots import level_parameter_bars  # noqa: E402
-from .unet import SKIP_MODES, UPSAMPLE_MODES, GeneratorConfig, LevelInfo, UNetGenerator  # noqa: E402
-
 EXPLORER_NUM_DOWNS = (5, 6, 7, 8, 9, 10)
 EXPLORER_NGF = (4, 8, 12, 16, 32, 48, 64, 96, 128)
 EXPLORER_IMAGE_SIZES = (32, 64, 96, 128, 192, 256, 384, 512, 768, 1024)
@@ -397,6 +411,11 @@ class ArchitectureExplorer(widgets.VBox):
         ])
         self.add_class("explorer")
         self.refresh()
+
+    def __repr__(self) -> str:
+        # Shown in place of the widget where no widget state can be displayed (a notebook
+        # not yet run or not trusted, a plain-text viewer).
+        return "[architecture explorer: run this cell in JupyterLab to change the generator and see its counts]"
 
     @staticmethod
     def _classed(widget, css_class):

@@ -12,7 +12,9 @@ run it, check what a learner would see, operate its widgets.
         .cell(...), .control(...)       find a cell, a control by its description
         .select/.toggle/.set_number     operate Dropdowns, Checkboxes, sliders as a learner would
         .expect_text(...)               wait for the visible result
+        .expect_value(read, expected)   wait until read() (e.g. of .shown_table/.shown_text) is expected
         .screenshot(path)
+    run_and_check(page, server, path)   all of it for one notebook; shuts its kernel down after
 
 Every wait has a timeout and fails saying what it was waiting for.
 """
@@ -153,7 +155,12 @@ def http_get(url: str, timeout: float = 10) -> tuple[int, bytes]:
 
 
 def http_post(url: str, timeout: float = 10) -> int:
-    request = urllib.request.Request(url, method="POST", data=b"")
+    return http_send(url, "POST", timeout)
+
+
+def http_send(url: str, method: str, timeout: float = 10) -> int:
+    """Status of a bodiless POST, DELETE, ... request."""
+    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status
@@ -253,6 +260,19 @@ class LabServer:
         wait_for_server(self, self.group)
         return self
 
+    def shut_down_sessions(self) -> list[str]:
+        """Close every notebook session and its kernel, so that each test leaves the server as it
+        found it; returns what could not be closed (empty when all went well)."""
+        status, body = http_get(self.url("/api/sessions"))
+        if status != 200:
+            return [f"GET /api/sessions answered {status}"]
+        problems = []
+        for session in json.loads(body):
+            status = http_send(self.url(f"/api/sessions/{session['id']}"), "DELETE")
+            if status != 204:
+                problems.append(f"DELETE /api/sessions/{session['id']} ({session['path']}) answered {status}")
+        return problems
+
     def stop(self) -> list[str]:
         forced = self.group.stop(graceful=lambda: http_post(self.url("/api/shutdown")))
         self._tmp.cleanup()
@@ -278,9 +298,12 @@ def wait_for_server(server: LabServer, group: ProcessGroup, timeout: float = SER
 
 # ------------------------------------------------------------------ notebooks on disk
 
+# ipywidgets, the explorer, and tqdm's notebook bars (tqdm.auto picks them in a kernel; plain
+# `from tqdm import tqdm` writes text to stderr and is no widget).
 _WIDGET_IMPORT = re.compile(r"^\s*(import\s+ipywidgets|from\s+ipywidgets\s+import"
                             r"|import\s+zi2zi_lessons\.explorer|from\s+zi2zi_lessons\.explorer\s+import"
-                            r"|from\s+zi2zi_lessons\s+import\s+[^#\n]*\bexplorer\b)", re.MULTILINE)
+                            r"|from\s+zi2zi_lessons\s+import\s+[^#\n]*\bexplorer\b"
+                            r"|(from|import)\s+tqdm\.(auto|notebook|autonotebook)\b)", re.MULTILINE)
 
 
 def read_notebook(path: Path) -> dict:
@@ -299,7 +322,8 @@ def stored_widget_views(notebook: dict) -> list[int]:
 
 
 def has_widgets(path: Path) -> bool:
-    """A notebook whose code imports ipywidgets or the explorer, or whose outputs hold widget views."""
+    """A notebook whose code imports ipywidgets, the explorer or tqdm's notebook bars, or whose
+    outputs hold widget views."""
     notebook = read_notebook(path)
     code = "\n".join(cell_source(cell) for cell in notebook["cells"] if cell["cell_type"] == "code")
     return bool(_WIDGET_IMPORT.search(code)) or any(stored_widget_views(notebook))
@@ -355,6 +379,10 @@ _NOTEBOOK_STATE_JS = """
                                           && !node.querySelector('.jupyter-widgets-error-widget')
                                           && !/Error displaying widget|Loading widget/.test(node.textContent)
                                           && node.getBoundingClientRect().height > 0).length,
+      // A widget the kernel closed (e.g. a tqdm bar with leave=False) leaves its output hidden and empty.
+      closedViews: views.filter(node => node !== undefined && Array.from(node.children).some(
+                                  child => child.classList.contains('jp-OutputArea-output')
+                                           && child.classList.contains('lm-mod-hidden') && child.children.length === 0)).length,
       // The innermost outputs showing the widget manager's error (a view nested in an Output widget too).
       // The widget manager's own error messages, and the broken-page placeholder it draws
       // when a view cannot be created (e.g. its JavaScript module is missing).
@@ -395,12 +423,41 @@ async (path) => {
 """
 
 # Started without awaiting, so that Python polls with its own timeout and can say what is stuck.
+# The command's promise is no sign that the cells ran: JupyterLab sends every cell to the kernel
+# at once and settles the promise at the first error reply, even from a cell tagged
+# raises-exception, while the kernel goes on with the cells after it (their [*] prompts are
+# cleared all the same). So the execute requests sent and the replies received are counted.
 _RUN_ALL_JS = """
-() => {
-  const state = window.__zi2ziRunAll = {done: false, result: null, error: null};
-  window.jupyterapp.commands.execute('notebook:run-all-cells').then(
-    result => { state.done = true; state.result = result; },
-    error => { state.done = true; state.error = String(error); });
+(path) => {
+  const app = window.jupyterapp;
+  const panel = Array.from(app.shell.widgets('main')).find(w => w.context && w.context.path === path);
+  const kernel = panel.sessionContext.session.kernel;
+  const previous = window.__zi2ziRunAll;
+  if (previous) previous.kernel.anyMessage.disconnect(previous.count);
+  const state = window.__zi2ziRunAll = {done: false, error: null, sent: 0, replied: 0, kernel,
+                                        count: (_, {msg, direction}) => {
+    if (direction === 'send' && msg.header.msg_type === 'execute_request') state.sent += 1;
+    if (direction === 'recv' && msg.header.msg_type === 'execute_reply') state.replied += 1;
+  }};
+  kernel.anyMessage.connect(state.count);
+  app.commands.execute('notebook:run-all-cells').then(
+    () => { state.done = true; state.repliedWhenSettled = state.replied; },
+    error => { state.done = true; state.repliedWhenSettled = state.replied; state.error = String(error); });
+}
+"""
+
+_RUN_ALL_PROGRESS_JS = """
+() => { const {done, error, sent, replied, repliedWhenSettled} = window.__zi2ziRunAll;
+        return {done, error, sent, replied, repliedWhenSettled}; }
+"""
+
+
+_TABLE_JS = """
+(table) => {
+  const texts = cells => Array.from(cells).map(cell => cell.innerText.trim());
+  return {caption: table.caption ? table.caption.innerText.trim() : '',
+          header: table.tHead && table.tHead.rows.length ? texts(table.tHead.rows[0].cells) : [],
+          rows: Array.from(table.tBodies).flatMap(body => Array.from(body.rows)).map(row => texts(row.cells))};
 }
 """
 
@@ -417,6 +474,7 @@ class NotebookPage:
 
     page: object
     path: str
+    run_all_progress: dict | None = None  # the last Run All: cells sent, replies received, replies when it settled
 
     # -------------------------------------------------------------- state and waiting
 
@@ -446,20 +504,25 @@ class NotebookPage:
     # -------------------------------------------------------------- running and checking
 
     def run_all(self, timeout: float = RUN_ALL_TIMEOUT) -> dict:
-        """Run All, as a learner would from the Run menu; returns the state once everything ran."""
-        self.page.evaluate(_RUN_ALL_JS)
+        """Run All, as a learner would from the Run menu; returns the state once everything ran:
+        the command settled, the kernel answered every cell it was sent, the kernel is idle."""
+        self.page.evaluate(_RUN_ALL_JS, self.path)
         deadline = time.monotonic() + timeout
-        while not self.page.evaluate("() => window.__zi2ziRunAll.done"):
+        progress = self.page.evaluate(_RUN_ALL_PROGRESS_JS)
+        while not (progress["done"] and progress["replied"] >= progress["sent"]):
             if time.monotonic() > deadline:
-                self.wait_until(lambda s: False, "Run All to finish", 0)
+                self.wait_until(lambda s: False, f"Run All to finish (the kernel answered {progress['replied']} "
+                                                 f"of the {progress['sent']} cells sent)", 0)
             time.sleep(0.5)
-        error = self.page.evaluate("() => window.__zi2ziRunAll.error")
-        if error:
-            raise AssertionError(f"{self.path}: JupyterLab's Run All failed: {error}")
+            progress = self.page.evaluate(_RUN_ALL_PROGRESS_JS)
+        if progress["error"]:
+            raise AssertionError(f"{self.path}: JupyterLab's Run All failed: {progress['error']}")
+        self.run_all_progress = progress
         return self.wait_idle("the kernel to go idle after Run All", timeout=max(deadline - time.monotonic(), 30))
 
     def check_outputs(self, expected_views: list[int], raising: list[bool], timeout: float = RENDER_TIMEOUT) -> dict:
-        """Every code cell ran; no error output except in cells marked to raise; every widget drawn.
+        """Every code cell ran; no error output except in cells marked to raise; every widget drawn
+        (or closed by the kernel, as tqdm closes a finished bar made with leave=False).
 
         `expected_views[i]` is the number of widget views cell i displayed in the committed run,
         `raising[i]` whether cell i is marked to raise. Waits up to `timeout` for the widgets
@@ -467,7 +530,8 @@ class NotebookPage:
         """
 
         def widgets_settled(state):
-            return all(c["renderedViews"] >= expected for c, expected in zip(state["cells"], expected_views)) \
+            return all(c["renderedViews"] + c["closedViews"] >= expected
+                       for c, expected in zip(state["cells"], expected_views)) \
                 or any(c["widgetErrors"] for c in state["cells"])
 
         try:
@@ -503,8 +567,9 @@ class NotebookPage:
                 problems.append(f"{name} holds {len(cell['outputs'])} outputs but draws {cell['drawnOutputs']}")
             if cell["widgetViews"] != expected:
                 problems.append(f"{name} shows {cell['widgetViews']} widget views, the committed notebook {expected}")
-            elif cell["renderedViews"] != expected:
-                problems.append(f"{name}: only {cell['renderedViews']} of {expected} widget views rendered "
+            elif cell["renderedViews"] + cell["closedViews"] != expected:
+                closed = f" ({cell['closedViews']} more closed by the kernel)" if cell["closedViews"] else ""
+                problems.append(f"{name}: only {cell['renderedViews']} of {expected} widget views rendered{closed} "
                                 f"within {timeout:.0f} s")
         problems += self.callback_problems(state)
         problems += [f"the page tried to fetch {url} (refused: the lessons must work offline)"
@@ -575,6 +640,35 @@ class NotebookPage:
         raise AssertionError(f"{self.path}: waited {timeout:.0f} s for {what}: wanted {wanted.pattern!r}, "
                              f"the page shows {text!r} ({locator.count()} matching elements)")
 
+    def expect_value(self, read, expected, what: str, timeout: float = UPDATE_TIMEOUT):
+        """Poll `read()` until it returns `expected`; fail showing both.
+
+        One widget change can update several widget models in turn: polling, rather than
+        reading once, never takes a value shown on the way for the final one.
+        """
+        deadline = time.monotonic() + timeout
+        value = read()
+        while value != expected:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{self.path}: waited {timeout:.0f} s for {what}:\n"
+                                     f"  wanted {expected!r}\n  shown  {value!r}")
+            time.sleep(0.25)
+            value = read()
+        return value
+
+    @staticmethod
+    def shown_text(locator) -> str | None:
+        """The visible text of the one element `locator` finds, None while there is not exactly one."""
+        return locator.inner_text().strip() if locator.count() == 1 else None
+
+    @staticmethod
+    def shown_table(locator) -> dict | None:
+        """The one table `locator` finds, as shown: caption, header cells, body rows (texts);
+        None while there is not exactly one."""
+        if locator.count() != 1:
+            return None
+        return locator.evaluate(_TABLE_JS)
+
     def screenshot(self, path: Path, focus=None) -> Path:
         """The notebook as the learner sees it, scrolled to `focus` (a locator) when given."""
         if focus is not None:
@@ -585,7 +679,8 @@ class NotebookPage:
 
 def open_notebook(page, server: LabServer, path: str) -> NotebookPage:
     """Open `path` (relative to the server's root) in JupyterLab and wait for its kernel."""
-    page.goto(server.url("/lab"), timeout=SERVER_START_TIMEOUT * 1000)
+    # ?reset: a fresh workspace, so the notebooks earlier tests opened are not restored beside it
+    page.goto(server.url("/lab?reset"), timeout=SERVER_START_TIMEOUT * 1000)
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=SERVER_START_TIMEOUT * 1000)
     page.evaluate(_OPEN_JS, path)
     notebook = NotebookPage(page, path)
@@ -611,15 +706,19 @@ def run_and_check(page, server: LabServer, notebook: Path, interaction=None, scr
     stored = read_notebook(notebook)
     expected_views = stored_widget_views(stored)
     raising = [marked_to_raise(cell) for cell in stored["cells"]]
-    page_notebook = open_notebook(page, server, relative)
-    page_notebook.run_all()
-    page_notebook.check_outputs(expected_views, raising)
-    focus = None
-    if interaction is not None:
-        focus = interaction(page_notebook)
-        page_notebook.wait_idle("the kernel to go idle after the interaction")
+    try:
+        page_notebook = open_notebook(page, server, relative)
+        page_notebook.run_all()
         page_notebook.check_outputs(expected_views, raising)
-    if screenshot is not None:
-        page_notebook.screenshot(screenshot, focus=focus)
+        focus = None
+        if interaction is not None:
+            focus = interaction(page_notebook)
+            page_notebook.wait_idle("the kernel to go idle after the interaction")
+            page_notebook.check_outputs(expected_views, raising)
+        if screenshot is not None:
+            page_notebook.screenshot(screenshot, focus=focus)
+    finally:
+        unclosed = server.shut_down_sessions()  # also after a failure, which it must not hide
+    assert not unclosed, f"{relative}: the kernel could not be shut down: {unclosed}"
     assert file_digest(notebook) == before, f"{relative} was modified on disk by the browser run"
     return screenshot

@@ -1,13 +1,15 @@
 """The browser machinery checked on notebooks whose right answer is known.
 
 fixtures/widget_fixture.ipynb is a committed, executed widget notebook that must pass the
-whole check, interaction included. Broken notebooks, made and executed here, must fail it
+whole check, interaction included; so must tqdm progress bars (closed ones included) and the
+cells after a deliberate error. Broken notebooks, made and executed here, must fail it
 with a message naming each problem: an error output, a cell that Run All never reached,
 a widget that cannot be drawn, a widget callback that raises into the kernel.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -50,12 +52,25 @@ def served(tmp_path_factory):
         "print('never reached by Run All')",
     ])
     write_executed(folder / "unexpected_error.ipynb", ["total = 1\n", "total / 0"])
+    # tqdm's notebook bars, as a training loop shows them: the inner ones close when done
+    write_executed(folder / "progress_bars.ipynb", [
+        "from tqdm.auto import tqdm\n"
+        "for epoch in tqdm(range(2), desc='epochs'):\n"
+        "    for step in tqdm(range(3), desc=f'epoch {epoch}', leave=False):\n"
+        "        pass",
+    ])
+    write_executed(folder / "raises_then_more.ipynb", [
+        nbformat.v4.new_code_cell("raise ValueError('on purpose')", metadata={"tags": [labdriver.RAISES_TAG]}),
+        "import time\ntime.sleep(2)",
+        "print('after the pause')",
+    ])
     return folder
 
 
-def write_executed(path: Path, sources: list[str]) -> None:
+def write_executed(path: Path, cells: list) -> None:
+    """Execute and save a notebook of `cells` (sources, or nbformat cells when they need tags)."""
     notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    notebook.cells = [nbformat.v4.new_code_cell(cell) if isinstance(cell, str) else cell for cell in cells]
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     NotebookClient(notebook, kernel_name="python3", allow_errors=True, timeout=120).execute()
     nbformat.write(notebook, path)
@@ -87,9 +102,12 @@ def test_discovery_finds_widget_notebooks_and_only_those(tmp_path):
         return tmp_path / name
 
     write("plain.ipynb", "import torch\nwidgets_used = 0  # ipywidgets named in a comment only")
+    write("text_progress_bars.ipynb", "from tqdm import tqdm")
     found = [
         write("imports_ipywidgets.ipynb", "import ipywidgets as widgets"),
         write("imports_explorer.ipynb", "from zi2zi_lessons import anatomy, explorer"),
+        write("imports_tqdm_auto.ipynb", "import torch\nfrom tqdm.auto import tqdm"),
+        write("imports_tqdm_notebook.ipynb", "import tqdm.notebook"),
         write("shows_a_view.ipynb", "progress_bar()", outputs=[nbformat.v4.new_output(
             "display_data", data={labdriver.WIDGET_VIEW_MIME: {"model_id": "1", "version_major": 2}})]),
     ]
@@ -117,6 +135,29 @@ def test_callback_errors_are_reported(served, lab_for, page):
     with pytest.raises(AssertionError, match=r"callback raised .*RuntimeError: callback broke at 7"):
         notebook.wait_until(lambda state: state["callbackErrors"], "the callback error", labdriver.UPDATE_TIMEOUT)
         notebook.check_no_callback_errors()
+
+
+def test_closed_progress_bars_pass_and_finished_ones_show(served, lab_for, page):
+    notebook = served / "progress_bars.ipynb"
+    assert labdriver.stored_widget_views(labdriver.read_notebook(notebook)) == [3]  # the outer bar, two inner
+
+    def finished(notebook_page):
+        bar = notebook_page.cell("tqdm(").locator(".widget-hbox").filter(has_text="epochs")
+        notebook_page.expect_text(bar, re.compile(r"epochs:\s*100%.*2/2", re.DOTALL), "the finished outer bar")
+        assert bar.locator(".progress-bar-success").count() == 1, "the finished bar is not drawn as a success"
+
+    labdriver.run_and_check(page, lab_for(served), notebook, interaction=finished)
+
+
+def test_run_all_waits_for_the_cells_after_a_tagged_error(served, lab_for, page):
+    notebook = labdriver.open_notebook(page, lab_for(served), "raises_then_more.ipynb")
+    state = notebook.run_all()
+    progress = notebook.run_all_progress
+    # the case this test is for: JupyterLab settles Run All at the tagged error's reply
+    assert progress["repliedWhenSettled"] < progress["sent"] == 3, \
+        f"JupyterLab settled Run All after every reply ({progress}): the reply counting in run_all is no longer needed"
+    assert [cell["executionCount"] for cell in state["cells"]] == [1, 2, 3]
+    assert state["cells"][2]["outputs"][0]["text"] == "after the pause\n"
 
 
 def test_unexpected_error_is_reported(served, lab_for, page):

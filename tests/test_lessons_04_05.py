@@ -1,0 +1,318 @@
+"""The package pieces of lessons 04-05: claims tables, skip routes, attention cost,
+the diffusion-style block, the exercise checkers and their solutions."""
+
+import importlib.util
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from zi2zi_lessons import MultiHeadSelfAttention, SelfAttention, UNetGenerator, anatomy
+from zi2zi_lessons.checks import check_diffusion_levels, check_matrix_bytes, check_parameter_change, check_up_conv_rule
+from zi2zi_lessons.claims import Claim, claims_table, verdict
+from zi2zi_lessons.cost import (
+    attention_matrix_bytes,
+    attention_matrix_entries,
+    best_times,
+    compare_with_matrix_version,
+    comparison_table,
+    format_bytes,
+    level_attention_costs,
+    matrix_attend,
+    peak_memory_bytes,
+    power_law_exponent,
+)
+from zi2zi_lessons.diffusion import DiffusionAttentionBlock, ResidualBlock, channel_constraints
+from zi2zi_lessons.skips import skip_routes, up_conv_inputs
+
+SEED_000 = dict(num_downs=7, upsample="pixelshuffle", skip="add", attention_levels=(5, 7))
+NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
+
+
+# ---------------------------------------------------------------- claims
+def test_verdict_forms():
+    assert verdict(True) == "holds"
+    assert verdict(False) == "does not hold"
+    assert verdict(False, only_when="the skips concatenate") == "holds only when the skips concatenate"
+    assert verdict(True, only_when="ignored when the claim holds") == "holds"
+
+
+def test_claim_rejects_free_form_verdicts_and_empty_fields():
+    with pytest.raises(ValueError, match="verdict='mostly true'"):
+        Claim("seed", "claim", "measured", "mostly true")
+    with pytest.raises(ValueError, match="verdict='holds only when '"):
+        Claim("seed", "claim", "measured", "holds only when ")
+    with pytest.raises(ValueError, match="measured=''"):
+        Claim("seed", "claim", "", "holds")
+
+
+def test_claims_table_numbers_rows_and_counts_verdicts():
+    claims = [
+        Claim("a", "x", "1", verdict(True)),
+        Claim("b", "y", "2", verdict(False)),
+        Claim("c", "z", "3", verdict(False, "w")),
+        Claim("d", "v", "4", verdict(False)),
+    ]
+    table = claims_table(claims)
+    assert table.column("#") == [1, 2, 3, 4]
+    assert table.column("verdict") == ["holds", "does not hold", "holds only when w", "does not hold"]
+    assert table.footer == "holds: 1; holds only when ...: 1; does not hold: 2"
+    with pytest.raises(ValueError, match="at least one"):
+        claims_table([])
+    with pytest.raises(TypeError, match="Claim objects"):
+        claims_table(["holds"])
+
+
+# ---------------------------------------------------------------- skips
+def test_up_conv_inputs_shows_the_parents_widening():
+    table = up_conv_inputs({"original": SEED_000, "first": dict(SEED_000, skip_under_attention="concat")})
+    rows = {row[0]: row for row in table.rows}
+    assert rows[4][2:] == ("add: 512 -> 1024", "add: 1024 -> 1024")
+    assert rows[5][2:] == ("att add: 512 -> 2048", "att concat: 512 -> 2048")
+    assert rows[6][2:] == ("add: 512 -> 2048", "add: 1024 -> 2048")
+    assert rows[7][2:] == ("att add: 640 -> 2048", "att concat: 640 -> 2048")
+    assert "original 52,872,326, first 67,028,102" in table.footer
+
+
+def test_up_conv_inputs_rejects_mixed_depths():
+    with pytest.raises(ValueError, match="one depth"):
+        up_conv_inputs({"a": {}, "b": dict(num_downs=7)})
+
+
+def small_model(spec):
+    torch.manual_seed(0)
+    model = UNetGenerator(**dict(spec, ngf=8))
+    with torch.no_grad():
+        for block in model.blocks():
+            if block.attention is not None:
+                block.attention.gamma.fill_(0.5)
+    return model
+
+
+@pytest.fixture(scope="module")
+def inputs():
+    torch.manual_seed(1)
+    return torch.rand(2, 1, 128, 128) * 2 - 1, torch.tensor([3, 7])
+
+
+def test_skip_routes_zero_exactly_where_there_is_no_skip(inputs):
+    images, labels = inputs
+    routes = skip_routes(small_model(dict(SEED_000, skip_under_attention="none")), images, labels)
+    zero = dict(zip(routes.column("level"), routes.column("skip gradient exactly 0")))
+    assert zero == {1: True, 2: False, 3: False, 4: False, 5: True, 6: False, 7: True}
+    assert all(routes.column("x is that map (measured)"))
+    carries = dict(zip(routes.column("level"), routes.column("the skip carries")))
+    assert carries[6] == "level 5's encoded map, attended (64 ch, 4x4)"
+    assert carries[5].startswith("nothing (x = level 4's encoded map")
+    for level, skip_norm in zip(routes.column("level"), routes.column("|grad via skip|")):
+        assert (float(skip_norm) == 0.0) == zero[level]
+
+
+def test_skip_routes_splits_the_gradient_like_a_hand_made_split(inputs):
+    """The skip's share at level 2 equals the gradient of the output with respect to x
+    when only the join sees x (the down path gets a detached copy)."""
+    images, labels = inputs
+    model = small_model(dict(skip="add", num_downs=7, upsample="pixelshuffle"))
+    routes = skip_routes(model, images, labels)
+    skip_norm = float(dict(zip(routes.column("level"), routes.column("|grad via skip|")))[2])
+
+    level_1, level_2 = list(model.blocks())[:2]
+    x2 = level_1.down(images).detach().requires_grad_(True)  # level 2's input
+    style = model.embedder(labels)
+    child_out, _ = level_2.submodule(level_2.down(x2.detach()), style)
+    joined = level_2._join(x2, level_2.up(child_out))
+    output = level_1.up(joined)
+    (by_hand,) = torch.autograd.grad(output.sum(), x2)
+    assert skip_norm == pytest.approx(float(by_hand.norm()), rel=1e-3)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_skip_routes_leaves_the_model_as_it_was(inputs, training):
+    images, labels = inputs
+    model = small_model(SEED_000).train(training)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    skip_routes(model, images, labels)
+    assert model.training == training
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert all(p.grad is None for p in model.parameters())
+    assert not any(block.down._forward_pre_hooks for block in model.blocks())
+
+
+# ---------------------------------------------------------------- cost
+def test_matrix_sizes():
+    assert attention_matrix_entries(128) == 16384**2
+    assert attention_matrix_bytes(128) == 2**30
+    assert attention_matrix_bytes(2, 3, batch=4, bytes_per_entry=2) == 4 * 36 * 2
+    assert [format_bytes(n) for n in (4, 1024, 3 * 2**20 // 2, 2**30)] == ["4 B", "1.0 KiB", "1.5 MiB", "1.0 GiB"]
+
+
+def test_level_attention_costs_of_the_default_generator():
+    table = level_attention_costs()
+    assert table.column("encoded map") == ["128x128", "64x64", "32x32", "16x16", "8x8", "4x4", "2x2", "1x1"]
+    assert table.column("matrix memory")[:2] == ["1.0 GiB", "64.0 MiB"]
+    assert table.column("attention parameters")[3] == sum(p.numel() for p in SelfAttention(512).parameters())
+
+
+def test_matrix_attend_equals_the_block():
+    torch.manual_seed(2)
+    block = SelfAttention(16, scaled=True)
+    x = torch.randn(2, 16, 5, 7)
+    assert torch.allclose(matrix_attend(block, x), block.attend(x), atol=1e-6)
+
+
+def test_peak_memory_sees_tensors_alive_at_the_same_time():
+    def two_then_one():
+        a = torch.ones(2**20)  # 4 MiB
+        b = torch.ones(2**20)  # 4 MiB, both alive: 8 MiB
+        del a, b
+        c = torch.ones(2**19)  # 2 MiB
+        return c
+
+    peak = peak_memory_bytes(two_then_one)
+    assert 8 * 2**20 <= peak < 9 * 2**20
+
+
+def test_stored_matrix_costs_what_its_size_says():
+    """The matrix version's forward peak is at least the (B, N, N) weights (64 MiB on a
+    64x64 map); the fused path's is a small fraction of them."""
+    torch.manual_seed(3)
+    block = SelfAttention(8)
+    x = torch.randn(1, 8, 64, 64)
+    with torch.no_grad():
+        matrix_peak = peak_memory_bytes(lambda: matrix_attend(block, x))
+        package_peak = peak_memory_bytes(lambda: block.attend(x))
+    assert matrix_peak >= attention_matrix_bytes(64)
+    assert package_peak < attention_matrix_bytes(64) / 16
+
+
+def test_best_times_and_power_law():
+    calls = []
+    times = best_times([lambda: calls.append("a"), lambda: calls.append("b")], repeats=2, min_sample_seconds=0)
+    assert calls == ["a", "b", "a", "b", "a", "b"]  # one warm-up each, then in turns
+    assert len(times) == 2 and all(t >= 0 for t in times)
+    quick = []
+    best_times([lambda: quick.append(1)], repeats=2, min_sample_seconds=1e-3)
+    assert len(quick) > 3  # a quick call is repeated within a sample
+    assert power_law_exponent([1, 2, 4, 8], [3, 12, 48, 192]) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="repeats=0"):
+        best_times([lambda: None], repeats=0)
+    with pytest.raises(ValueError, match="two"):
+        power_law_exponent([1], [1])
+
+
+def test_compare_with_matrix_version_reports_both_passes():
+    result = compare_with_matrix_version(8, 4, batch=2, repeats=1)
+    assert result["max_difference"] < 1e-5
+    for name in ("forward", "forward_backward"):
+        measured = result[name]
+        assert measured["time_ratio"] == pytest.approx(measured["matrix_time"] / measured["package_time"])
+        assert measured["package_peak"] > 0 and measured["matrix_peak"] > 0
+    table = comparison_table([result])
+    assert table.column("pass") == ["forward", "fwd+bwd"]
+
+
+def test_benchmark_script_runs_a_tiny_grid(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("attention_cost", Path(__file__).resolve().parent.parent / "benchmarks" / "attention_cost.py")
+    benchmark = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(benchmark)
+    output = tmp_path / "table.txt"
+    assert benchmark.main(["--sides", "4", "--channels", "8", "--batch", "1", "--repeats", "1", "--output", str(output)]) == 0
+    text = output.read_text()
+    assert "4x4" in text and "fwd+bwd" in text
+    with pytest.raises(SystemExit):
+        benchmark.main(["--channels", "12"])
+    assert "--channels 12 is not accepted" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- diffusion-style block
+def test_residual_block_parameters_and_shapes():
+    c = 64
+    block = ResidualBlock(c)
+    assert sum(p.numel() for p in block.parameters()) == 2 * (2 * c) + 2 * (9 * c * c + c)
+    assert block(torch.randn(2, c, 5, 5)).shape == (2, c, 5, 5)
+    widening = ResidualBlock(32, 64)
+    assert widening(torch.randn(1, 32, 3, 3)).shape == (1, 64, 3, 3)
+    assert sum(p.numel() for p in widening.shortcut.parameters()) == 32 * 64 + 64
+
+
+def test_residual_block_is_x_plus_its_branch():
+    torch.manual_seed(4)
+    block = ResidualBlock(32)
+    with torch.no_grad():
+        block.residual[-1].weight.zero_()
+        block.residual[-1].bias.zero_()
+    x = torch.randn(1, 32, 4, 4)
+    assert torch.equal(block(x), x)
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(in_channels=48), "in_channels=48 is not accepted with num_groups=32"),
+        (dict(in_channels=64, out_channels=80), "out_channels=80"),
+        (dict(in_channels=0), "in_channels=0"),
+    ],
+)
+def test_residual_block_rejects_widths(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ResidualBlock(**kwargs)
+
+
+def test_diffusion_block_is_residual_then_attention():
+    block = DiffusionAttentionBlock(64, num_heads=4)
+    assert isinstance(block[0], ResidualBlock) and isinstance(block[1], MultiHeadSelfAttention)
+    assert block[1].num_heads == 4
+    assert block(torch.randn(1, 64, 4, 4)).shape == (1, 64, 4, 4)
+
+
+def test_channel_constraints():
+    table = channel_constraints(dict(ngf=16))
+    fits = dict(zip(table.column("level"), table.column("diffusion block fits")))
+    assert fits == {1: False, 2: True, 3: True, 4: True, 5: True, 6: True, 7: True, 8: True}
+    assert table.column("why not")[0] == "16 % 32 groups = 16"
+    assert all(channel_constraints().column("diffusion block fits"))
+    heads = channel_constraints(dict(ngf=8), num_heads=16, num_groups=8)
+    assert dict(zip(heads.column("level"), heads.column("diffusion block fits")))[1] is False
+    assert "8 % 16 heads = 8" in heads.column("why not")[0]
+
+
+# ---------------------------------------------------------------- checkers and solutions
+def load_solutions(name):
+    spec = importlib.util.spec_from_file_location(name, NOTEBOOKS / "solutions" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_solutions_of_lesson_04_pass_their_checkers(capsys):
+    solutions = load_solutions("04_removing_skips_under_attention")
+    assert check_up_conv_rule(solutions.up_conv_in_channels)
+    assert check_parameter_change(solutions.parameter_change, dict(attention_levels=(6, 8)),
+                                  dict(attention_levels=(6, 8), skip_under_attention="none"))
+    assert "correct" in capsys.readouterr().out
+
+
+def test_solutions_of_lesson_05_pass_their_checkers():
+    solutions = load_solutions("05_where_attention_goes")
+    assert check_matrix_bytes(solutions.matrix_bytes)
+    assert check_diffusion_levels(solutions.levels_taking_the_diffusion_block, ngf=16)
+
+
+def test_checkers_reject_wrong_answers(capsys):
+    def own_flag_rule(config):  # the second attempt's rule, which is wrong
+        return {
+            level: config.level_channels(level)[1] + config.embedding_dim if level == config.num_downs
+            else config.level_channels(level)[1] * (2 if config.level_skip(level) == "concat" else 1)
+            for level in range(1, config.num_downs + 1)
+        }
+
+    assert not check_up_conv_rule(own_flag_rule)
+    assert not check_up_conv_rule(lambda config: 1 / 0)
+    assert "ZeroDivisionError" in capsys.readouterr().out
+    assert not check_parameter_change(8_388_608, dict(attention_levels=(6, 8)), dict(attention_levels=(6, 8), skip_under_attention="none"))
+    assert "wrong sign" in capsys.readouterr().out
+    assert not check_parameter_change(1.5, {}, {})
+    assert not check_matrix_bytes(lambda side, batch, per_entry: side**2 * batch * per_entry)
+    assert not check_diffusion_levels({1, 2}, ngf=16)
+    assert not check_diffusion_levels(None, ngf=16)
