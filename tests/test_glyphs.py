@@ -16,7 +16,7 @@ from fontTools.fontBuilder import FontBuilder
 from fontTools.pens.ttGlyphPen import TTGlyphPen
 
 from zi2zi_lessons import glyphs
-from zi2zi_lessons.glyphs import FontError, FontSpec, GlyphDataset, GlyphRenderer, build_dataset
+from zi2zi_lessons.glyphs import FontError, FontSpec, GlyphRenderer, build_dataset
 
 MPL_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 SANS = MPL_FONTS / "DejaVuSans.ttf"

@@ -2,13 +2,12 @@
 the diffusion-style block, the exercise checkers and their solutions."""
 
 import importlib.util
-import math
 from pathlib import Path
 
 import pytest
 import torch
 
-from zi2zi_lessons import MultiHeadSelfAttention, SelfAttention, UNetGenerator, anatomy
+from zi2zi_lessons import MultiHeadSelfAttention, SelfAttention, UNetGenerator
 from zi2zi_lessons.checks import check_diffusion_levels, check_matrix_bytes, check_parameter_change, check_up_conv_rule
 from zi2zi_lessons.claims import Claim, claims_table, verdict
 from zi2zi_lessons.cost import (

@@ -19,6 +19,7 @@ from .unet import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "anatomy",
     "MultiHeadSelfAttention",
     "SelfAttention",
     "self_attention_parameter_count",

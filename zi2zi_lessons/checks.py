@@ -6,11 +6,28 @@ Every checker returns ``True`` when the answer is right, ``False`` otherwise.
 
 from __future__ import annotations
 
-# ---------------------------------------------------------------- lesson 01: self-attention
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from . import anatomy
+from .anatomy import build_meta, count_parameters
 from .attention import SelfAttention, self_attention_parameter_count
+from .cost import attention_matrix_bytes
+from .diffusion import channel_constraints
+from .training import tiny_generator_config
+from .unet import SKIP_MODES, GeneratorConfig, UNetGenerator, UnetSkipConnectionBlock
+
+
+
+def fail(message: str) -> bool:
+    """Print a checker's verdict on a wrong answer and return ``False``."""
+    print(f"✗ {message}")
+    return False
+
+
+# ---------------------------------------------------------------- lesson 01: self-attention
 
 # (channels, input shape) pairs the self-attention checker tries: a non-square map
 # catches transposed reshapes, 1x1 is the degenerate case, batch > 1 catches mixing
@@ -68,10 +85,6 @@ def check_self_attention(make_block, scaled: bool = False) -> bool:
 
 
 def _check_self_attention(make_block, scaled: bool) -> bool:
-    def fail(message: str) -> bool:
-        print(f"✗ {message}")
-        return False
-
     maker = getattr(make_block, "__name__", "make_block")
     maker = "make_block" if maker == "<lambda>" else maker
     for channels, shape in _ATTENTION_CASES:
@@ -155,7 +168,6 @@ def _check_self_attention(make_block, scaled: bool) -> bool:
 
 
 # ---------------------------------------------------------------- lesson 02: skip block
-from .unet import SKIP_MODES, UNetGenerator, UnetSkipConnectionBlock
 
 # The channel exercise: an innermost child (outer 128, inner 256, style embedding 64)
 # under a parent (outer 64, inner 128) that concatenates its own skip; the child's
@@ -275,10 +287,6 @@ def check_innermost_up_fix(make_up, require_refinement: bool = True) -> bool:
 
 
 def _check_innermost_up_fix(make_up, require_refinement: bool) -> bool:
-    def fail(message: str) -> bool:
-        print(f"✗ {message}")
-        return False
-
     in_channels, out_channels = 24, 16
     try:
         module = make_up(in_channels, out_channels)
@@ -336,8 +344,6 @@ def _check_innermost_up_fix(make_up, require_refinement: bool) -> bool:
 
 # ---------------------------------------------------------------- lesson 03: whole generator
 # Imports sit here, not at the top, so each lesson's section of this file stays self-contained.
-from . import anatomy as _anatomy  # noqa: E402
-from .unet import GeneratorConfig as _GeneratorConfig  # noqa: E402
 
 BUDGET_FRACTION = 0.9
 BUDGET_ATTENTION_LEVELS = (5, 6, 7)  # the 8x8, 4x4 and 2x2 maps of a 256x256 image
@@ -347,7 +353,7 @@ _BUDGET_FIXED = ("input_nc", "output_nc", "num_downs", "ngf", "embedding_num", "
 
 def parameter_budget() -> int:
     """The exercise's budget: 90% of the classic 8-level generator, rounded down."""
-    return int(BUDGET_FRACTION * _anatomy.parameter_totals({})["total"])
+    return int(BUDGET_FRACTION * anatomy.parameter_totals({})["total"])
 
 
 def check_parameter_budget(answer) -> bool:
@@ -359,11 +365,11 @@ def check_parameter_budget(answer) -> bool:
     rule that is broken, or the measured total when every rule holds.
     """
     try:
-        config = _anatomy.as_config(answer)
+        config = anatomy.as_config(answer)
     except (TypeError, ValueError) as error:
         print(f"Not yet: the answer does not build a generator: {error}")
         return False
-    classic = _GeneratorConfig()
+    classic = GeneratorConfig()
     problems = []
     for name in _BUDGET_FIXED:
         if getattr(config, name) != getattr(classic, name):
@@ -384,7 +390,7 @@ def check_parameter_budget(answer) -> bool:
     if detail:
         shown = ", ".join(f"level {level}: {mode!r}" for level, mode in detail.items())
         problems.append(f"the detail levels must keep concatenated skips, but {shown}")
-    total, budget = _anatomy.parameter_totals(config)["total"], parameter_budget()
+    total, budget = anatomy.parameter_totals(config)["total"], parameter_budget()
     if total > budget:
         problems.append(f"{total:,} parameters is {total - budget:,} over the budget of {budget:,}; remember that "
                         f"removing level k's concatenated skip shrinks the up-convolution of level k - 1")
@@ -417,8 +423,6 @@ _RULE_CASES = (
 def check_up_conv_rule(up_conv_in_channels) -> bool:
     """Lesson 04: ``up_conv_in_channels(config) -> {level: channels}`` must give every
     level's up-convolution input for several configurations, as the package builds them."""
-    from .anatomy import build_meta
-    from .unet import GeneratorConfig
 
     for case in _RULE_CASES:
         config = GeneratorConfig(**case)
@@ -446,7 +450,6 @@ def check_up_conv_rule(up_conv_in_channels) -> bool:
 
 def check_parameter_change(answer, baseline, candidate) -> bool:
     """Lesson 04: the predicted change in total parameters from ``baseline`` to ``candidate``."""
-    from .anatomy import build_meta, count_parameters
 
     measured = count_parameters(build_meta(candidate)) - count_parameters(build_meta(baseline))
     if not isinstance(answer, int) or isinstance(answer, bool):
@@ -464,7 +467,6 @@ def check_parameter_change(answer, baseline, candidate) -> bool:
 
 def check_matrix_bytes(matrix_bytes) -> bool:
     """Lesson 05: ``matrix_bytes(side, batch, bytes_per_entry)`` for a side x side map."""
-    from .cost import attention_matrix_bytes
 
     for side, batch, per_entry in ((1, 1, 4), (2, 3, 4), (16, 4, 4), (128, 16, 4), (64, 1, 2)):
         expected = attention_matrix_bytes(side, batch=batch, bytes_per_entry=per_entry)
@@ -482,7 +484,6 @@ def check_matrix_bytes(matrix_bytes) -> bool:
 
 def check_diffusion_levels(answer, ngf: int, num_downs: int = 8, num_heads: int = 8, num_groups: int = 32) -> bool:
     """Lesson 05: the set of levels whose width takes GroupNorm(num_groups) and num_heads heads."""
-    from .diffusion import channel_constraints
 
     table = channel_constraints(dict(ngf=ngf, num_downs=num_downs), num_heads=num_heads, num_groups=num_groups)
     expected = {row["level"] for row in table.records() if row["diffusion block fits"]}
@@ -506,7 +507,6 @@ def check_copy_baseline(value, data, font_id: int, split: str = "held_out") -> b
     The reference: mean |source - target| over the split's characters, with both
     images scaled to [-1, 1] (uint8 / 127.5 - 1), as ``training.evaluate`` reports it.
     """
-    import numpy as np
 
     def l1(chars, font, scale):
         source = data.source[chars].astype(np.float64) / scale
@@ -546,10 +546,7 @@ def check_constant_loss(constant_loss) -> bool:
     of the source glyphs and of the generated glyphs, ``MSE(encode(source), encode(fake))``.
     The learner's random state is left as it was.
     """
-    import torch.nn.functional as F
 
-    from .training import tiny_generator_config
-    from .unet import UNetGenerator
 
     state = torch.get_rng_state()
     try:

@@ -6,60 +6,19 @@ so no ``<Figure ...>`` text is stored).
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt  # noqa: F401
-
-# ---------------------------------------------------------------- attention (lesson 01)
 import math
 
+import matplotlib.pyplot as plt
 import matplotlib.ticker
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
 
-# A glyph-like test image drawn from strokes, so lesson 01 needs no font and no data
-# set. Each stroke is a polyline in unit coordinates (x right, y down); "林" is two
-# narrow "木" side by side, which gives attention something far away to look at.
-_MU_STROKES = (
-    ((0.10, 0.32), (0.90, 0.32)),                 # horizontal
-    ((0.50, 0.08), (0.50, 0.94)),                 # vertical
-    ((0.48, 0.36), (0.34, 0.58), (0.08, 0.80)),   # left-falling
-    ((0.52, 0.36), (0.66, 0.58), (0.92, 0.80)),   # right-falling
-)
+from . import anatomy
+from .anatomy import build_meta
+from .cost import attention_matrix_bytes, level_attention_costs
+from .unet import LevelInfo, UNetGenerator
 
-
-def _side_by_side(strokes, left: float, width: float):
-    return tuple(tuple((left + x * width, y) for x, y in stroke) for stroke in strokes)
-
-
-STROKE_CHARACTERS = {
-    "十": (((0.12, 0.45), (0.88, 0.45)), ((0.50, 0.08), (0.50, 0.94))),
-    "木": _MU_STROKES,
-    "林": _side_by_side(_MU_STROKES, 0.02, 0.46) + _side_by_side(_MU_STROKES, 0.52, 0.46),
-}
-
-
-def stroke_glyph(character: str = "林", size: int = 64, stroke_width: float = 0.06) -> np.ndarray:
-    """A CJK-like character drawn from straight strokes: ``(size, size)`` float32 in [-1, 1].
-
-    Ink is -1 and paper +1, as zi2zi normalises glyph images. Strokes are drawn four
-    times larger and downsampled, so their edges are anti-aliased like a rendered font.
-    ``character`` is one of ``STROKE_CHARACTERS``; ``stroke_width`` is a fraction of ``size``.
-    """
-    if character not in STROKE_CHARACTERS:
-        raise ValueError(f"character={character!r} is not accepted: use one of {', '.join(STROKE_CHARACTERS)}")
-    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
-        raise ValueError(f"size={size!r} is not accepted: it must be an integer >= 8")
-    if not 0 < stroke_width < 0.5:
-        raise ValueError(f"stroke_width={stroke_width!r} is not accepted: it must be between 0 and 0.5")
-    supersample = 4
-    big = size * supersample
-    canvas = Image.new("L", (big, big), color=255)
-    pen = ImageDraw.Draw(canvas)
-    for stroke in STROKE_CHARACTERS[character]:
-        pen.line([(x * big, y * big) for x, y in stroke], fill=0, width=max(1, round(stroke_width * big)), joint="curve")
-    small = canvas.resize((size, size), Image.Resampling.LANCZOS)
-    return np.asarray(small, dtype=np.float32) / 127.5 - 1.0
-
+# ---------------------------------------------------------------- attention (lesson 01)
 
 def plot_attention_rows(image, weights_by_name, queries, title="Where a pixel looks"):
     """Draw rows of attention matrices over the image they were computed from.
@@ -146,8 +105,6 @@ def plot_attention_cost(table, image_size: int = 256, num_downs: int = 8):
 
 
 # ---------------------------------------------------------------- blocks and levels (lessons 02-03)
-from . import anatomy  # noqa: E402  (imported here so each lesson's section stays self-contained)
-from .unet import LevelInfo  # noqa: E402
 
 # Okabe-Ito colours: distinguishable with every common colour-vision deficiency.
 PART_COLOURS = {"encoder": "#0072B2", "attention": "#E69F00", "decoder": "#009E73"}
@@ -215,8 +172,6 @@ def plot_level_parameters(designs, title: str = "Parameters per level"):
     ``designs`` maps a name to a ``UNetGenerator``, ``GeneratorConfig`` or dict of its
     arguments (configurations are built on ``meta``); all must have the same depth.
     """
-    from .anatomy import build_meta
-    from .unet import UNetGenerator
 
     models = {name: spec if isinstance(spec, UNetGenerator) else build_meta(spec) for name, spec in designs.items()}
     depths = {model.config.num_downs for model in models.values()}
@@ -243,7 +198,6 @@ def plot_cost_scaling(pixels, seconds, exponent: float, labels=None, title: str 
 
     ``seconds`` maps a series name (e.g. "forward") to times, one per entry of ``pixels``.
     """
-    import numpy as np
 
     fig, ax = plt.subplots(figsize=(7, 4))
     pixels = np.asarray(pixels, dtype=float)
@@ -268,7 +222,6 @@ def plot_cost_scaling(pixels, seconds, exponent: float, labels=None, title: str 
 def plot_level_attention_costs(spec=None, image_size: int = 256, batch: int = 1):
     """Two panels per level of a generator: the memory of the stored N x N attention
     weights (log scale) and the parameters ``SelfAttention`` would add there."""
-    from .cost import attention_matrix_bytes, level_attention_costs
 
     table = level_attention_costs(spec, image_size=image_size, batch=batch)
     levels = table.column("level")
@@ -305,7 +258,6 @@ def _short_bytes(n: float) -> str:
 
 
 # ---------------------------------------------------------------- glyphs and training (lesson 06)
-import numpy as np  # noqa: E402
 
 
 def _glyph_strip(images, gap: int = 2):
