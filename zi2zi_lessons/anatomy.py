@@ -21,6 +21,7 @@ from .unet import GeneratorConfig, LevelInfo, UNetGenerator
 
 __all__ = [
     "Table",
+    "format_cell",
     "as_config",
     "build_meta",
     "count_parameters",
@@ -39,6 +40,18 @@ SUMMARY_COLUMNS = ("input_size", "output_size", "num_params")
 
 
 # ------------------------------------------------------------------ a table that shows itself
+def format_cell(value) -> str:
+    """How a table shows one value: integers with thousands separators, floats to one decimal,
+    True as "yes", False and None as an empty cell."""
+    if isinstance(value, bool):
+        return "yes" if value else ""
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return "" if value is None else str(value)
+
+
 @dataclass(frozen=True)
 class Table:
     """Rows of plain values with a title; HTML in JupyterLab, aligned text elsewhere.
@@ -59,18 +72,8 @@ class Table:
     def records(self) -> list[dict]:
         return [dict(zip(self.columns, row)) for row in self.rows]
 
-    @staticmethod
-    def _cell(value) -> str:
-        if isinstance(value, bool):
-            return "yes" if value else ""
-        if isinstance(value, int):
-            return f"{value:,}"
-        if isinstance(value, float):
-            return f"{value:,.1f}"
-        return "" if value is None else str(value)
-
     def __str__(self) -> str:
-        cells = [list(self.columns)] + [[self._cell(v) for v in row] for row in self.rows]
+        cells = [list(self.columns)] + [[format_cell(v) for v in row] for row in self.rows]
         widths = [max(len(line[i]) for line in cells) for i in range(len(self.columns))]
         numeric = [all(isinstance(row[i], (int, float)) and not isinstance(row[i], bool) for row in self.rows) for i in range(len(self.columns))]
 
@@ -93,7 +96,7 @@ class Table:
         head = "".join(f"<th>{esc(c)}</th>" for c in self.columns)
         body = "".join(
             "<tr>" + "".join(
-                f'<td style="text-align:{"right" if isinstance(v, (int, float)) and not isinstance(v, bool) else "left"}">{esc(self._cell(v))}</td>'
+                f'<td style="text-align:{"right" if isinstance(v, (int, float)) and not isinstance(v, bool) else "left"}">{esc(format_cell(v))}</td>'
                 for v in row
             ) + "</tr>"
             for row in self.rows

@@ -44,16 +44,8 @@ def interaction(notebook_stem: str):
 
 # ------------------------------------------------------------------ shared checks
 
-def shown(value) -> str:
-    """How the package's tables and totals print a value: numbers with thousands separators
-    (floats to one decimal), True as "yes", False and None as nothing."""
-    if isinstance(value, bool):
-        return "yes" if value else ""
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.1f}"
-    return "" if value is None else str(value)
+# The page must show each value the way the package's own tables format it.
+shown = anatomy.format_cell
 
 
 def as_shown(table: anatomy.Table) -> dict:
