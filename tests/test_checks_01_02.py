@@ -2,9 +2,7 @@
 naming what was off."""
 
 import copy
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -17,15 +15,7 @@ from zi2zi_lessons.checks import (
     check_self_attention,
 )
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions"
-
-
-def load_solution(name):
-    spec = importlib.util.spec_from_file_location(name, SOLUTIONS / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from solution_files import load_solution
 
 def verdict(capsys, checker, *args, **kwargs):
     passed = checker(*args, **kwargs)
@@ -73,7 +63,7 @@ def mistake(**flags):
 
 
 def test_self_attention_checker_accepts_the_solution(capsys):
-    passed, out = verdict(capsys, check_self_attention, load_solution("self_attention_01").SAGANBlock)
+    passed, out = verdict(capsys, check_self_attention, load_solution("lesson_01_self_attention").SAGANBlock)
     assert passed and out.startswith("✓ correct")
 
 
@@ -124,13 +114,13 @@ def test_self_attention_checker_reports_learner_errors_instead_of_raising(capsys
 
 # ---------------------------------------------------------------- lesson 02: channel counts
 def test_channel_checker_accepts_the_solution(capsys):
-    passed, out = verdict(capsys, check_block_channels, load_solution("skip_block_02").CHANNEL_ANSWERS)
+    passed, out = verdict(capsys, check_block_channels, load_solution("lesson_02_skip_block").CHANNEL_ANSWERS)
     assert passed
     assert out.count("✓") == 3
 
 
 def solution_answers():
-    return copy.deepcopy(load_solution("skip_block_02").CHANNEL_ANSWERS)
+    return copy.deepcopy(load_solution("lesson_02_skip_block").CHANNEL_ANSWERS)
 
 
 def test_channel_checker_catches_concat_counted_as_add(capsys):
@@ -164,7 +154,7 @@ def test_channel_checker_catches_a_bias_and_unfilled_answers(capsys):
 
 # ---------------------------------------------------------------- lesson 02: the stride fix
 def test_stride_checker_accepts_the_solution(capsys):
-    passed, out = verdict(capsys, check_innermost_up_fix, load_solution("skip_block_02").make_innermost_up)
+    passed, out = verdict(capsys, check_innermost_up_fix, load_solution("lesson_02_skip_block").make_innermost_up)
     assert passed and out.startswith("✓ correct")
 
 
@@ -208,5 +198,5 @@ def test_checkers_leave_the_learners_random_state_alone(capsys):
     expected = torch.rand(3)
     torch.manual_seed(123)
     check_self_attention(SelfAttention)
-    check_innermost_up_fix(load_solution("skip_block_02").make_innermost_up)
+    check_innermost_up_fix(load_solution("lesson_02_skip_block").make_innermost_up)
     assert torch.equal(torch.rand(3), expected)

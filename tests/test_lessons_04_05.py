@@ -25,8 +25,9 @@ from zi2zi_lessons.cost import (
 from zi2zi_lessons.diffusion import DiffusionAttentionBlock, ResidualBlock, channel_constraints
 from zi2zi_lessons.skips import skip_routes, up_conv_inputs
 
+from solution_files import load_solution
+
 SEED_000 = dict(num_downs=7, upsample="pixelshuffle", skip="add", attention_levels=(5, 7))
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 
 
 # ---------------------------------------------------------------- claims
@@ -277,15 +278,8 @@ def test_channel_constraints():
 
 
 # ---------------------------------------------------------------- checkers and solutions
-def load_solutions(name):
-    spec = importlib.util.spec_from_file_location(name, NOTEBOOKS / "solutions" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_solutions_of_lesson_04_pass_their_checkers(capsys):
-    solutions = load_solutions("04_removing_skips_under_attention")
+    solutions = load_solution("lesson_04_removing_skips_under_attention")
     assert check_up_conv_rule(solutions.up_conv_in_channels)
     assert check_parameter_change(solutions.parameter_change, dict(attention_levels=(6, 8)),
                                   dict(attention_levels=(6, 8), skip_under_attention="none"))
@@ -293,7 +287,7 @@ def test_solutions_of_lesson_04_pass_their_checkers(capsys):
 
 
 def test_solutions_of_lesson_05_pass_their_checkers():
-    solutions = load_solutions("05_where_attention_goes")
+    solutions = load_solution("lesson_05_where_attention_goes")
     assert check_matrix_bytes(solutions.matrix_bytes)
     assert check_diffusion_levels(solutions.levels_taking_the_diffusion_block, ngf=16)
 

@@ -19,6 +19,8 @@ from zi2zi_lessons.discriminator import Discriminator, DiscriminatorConfig
 from zi2zi_lessons.glyphs import build_dataset
 from zi2zi_lessons.training import LossWeights, Trainer, TrainingConfig
 
+from solution_files import load_solution
+
 MPL_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONTS = [MPL_FONTS / name for name in ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf")]
 
@@ -321,6 +323,20 @@ def test_constant_loss_checker(capsys):
     assert "return one number" in capsys.readouterr().out
     assert not check_constant_loss(lambda g, s, f: 1 / 0)
     assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+def test_solutions_of_lesson_06_pass_their_checkers_and_train(latin, capsys):
+    from zi2zi_lessons.checks import check_constant_loss, check_copy_baseline
+
+    solutions = load_solution("lesson_06_train_a_tiny_zi2zi")
+    assert check_copy_baseline(solutions.copy_l1(latin, 1), latin, font_id=1)
+    assert check_constant_loss(solutions.constant_loss)
+    results = solutions.compare_weights(latin, steps=2)
+    assert len(results) == 3
+    for evaluation in results.values():
+        assert len(evaluation.generated_l1) == latin.num_fonts
+        assert all(math.isfinite(value) and value > 0 for value in evaluation.generated_l1)
+    assert "zi2zi (l1=100): held-out L1 per font" in capsys.readouterr().out
 
 
 def test_the_progress_bar_keeps_one_line_in_a_notebook(monkeypatch, latin):

@@ -1,6 +1,6 @@
 """Solutions to the exercises of 06_train_a_tiny_zi2zi.ipynb.
 
-Run from the notebooks folder: ``python solutions/train_a_tiny_zi2zi_06.py`` (exercise 3 trains
+Run from the notebooks folder: ``python solutions/lesson_06_train_a_tiny_zi2zi.py`` (exercise 3 trains
 three models for ``STEPS`` steps each: minutes on a CPU; pass a smaller number as the first argument
 to try it quickly).
 """

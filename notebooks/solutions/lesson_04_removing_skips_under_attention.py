@@ -1,6 +1,6 @@
 """Solutions to the exercises of 04_removing_skips_under_attention.ipynb.
 
-Load one into a cell with ``%load solutions/04_removing_skips_under_attention.py``.
+Load one into a cell with ``%load solutions/lesson_04_removing_skips_under_attention.py``.
 """
 
 

@@ -1,6 +1,6 @@
 """Solutions to the exercises of 05_where_attention_goes.ipynb.
 
-Load one into a cell with ``%load solutions/05_where_attention_goes.py``.
+Load one into a cell with ``%load solutions/lesson_05_where_attention_goes.py``.
 """
 
 
