@@ -116,6 +116,18 @@ def test_one_refresh_per_change(monkeypatch):
     assert len(calls) == 3
 
 
+def test_the_numbers_reach_the_page_before_the_chart():
+    # Each widget sends its new value as it is set; the chart is the slow part of a refresh.
+    widget = ArchitectureExplorer()
+    order = []
+    for name in ("total_html", "change_html", "level_table_html", "comparison_html", "chart"):
+        getattr(widget, name).observe(lambda change, name=name: order.append(name), names="value")
+    widget.attention_boxes[6].value = True
+    assert order[-1] == "chart"
+    assert {"total_html", "change_html", "level_table_html", "comparison_html"} <= set(order[:-1])
+    assert "+328,321" in widget.change_html.value
+
+
 def test_invalid_values_show_an_error_in_the_widget():
     widget = ArchitectureExplorer()
     widget.num_downs.value = 10  # 256 cannot pass ten halvings

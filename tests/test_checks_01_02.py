@@ -15,7 +15,7 @@ from zi2zi_lessons.checks import (
     check_self_attention,
 )
 
-from solution_files import load_solution
+from repo_scripts import load_solution
 
 def verdict(capsys, checker, *args, **kwargs):
     passed = checker(*args, **kwargs)

@@ -1,8 +1,6 @@
 """The package pieces of lessons 04-05: claims tables, skip routes, attention cost,
 the diffusion-style block, the exercise checkers and their solutions."""
 
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
@@ -25,7 +23,7 @@ from zi2zi_lessons.cost import (
 from zi2zi_lessons.diffusion import DiffusionAttentionBlock, ResidualBlock, channel_constraints
 from zi2zi_lessons.skips import skip_routes, up_conv_inputs
 
-from solution_files import load_solution
+from repo_scripts import load_benchmark, load_solution
 
 SEED_000 = dict(num_downs=7, upsample="pixelshuffle", skip="add", attention_levels=(5, 7))
 
@@ -213,9 +211,7 @@ def test_compare_with_matrix_version_reports_both_passes():
 
 
 def test_benchmark_script_runs_a_tiny_grid(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("attention_cost", Path(__file__).resolve().parent.parent / "benchmarks" / "attention_cost.py")
-    benchmark = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(benchmark)
+    benchmark = load_benchmark("attention_cost")
     output = tmp_path / "table.txt"
     assert benchmark.main(["--sides", "4", "--channels", "8", "--batch", "1", "--repeats", "1", "--output", str(output)]) == 0
     text = output.read_text()

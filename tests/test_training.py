@@ -19,7 +19,7 @@ from zi2zi_lessons.discriminator import Discriminator, DiscriminatorConfig
 from zi2zi_lessons.glyphs import build_dataset
 from zi2zi_lessons.training import LossWeights, Trainer, TrainingConfig
 
-from solution_files import load_solution
+from repo_scripts import load_solution
 
 MPL_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONTS = [MPL_FONTS / name for name in ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf")]

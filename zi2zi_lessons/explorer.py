@@ -472,14 +472,22 @@ class ArchitectureExplorer(widgets.VBox):
         )
 
     def refresh(self) -> ExplorerState:
-        """Recompute from the controls and redraw; returns the new state."""
+        """Recompute from the controls and redraw; returns the new state.
+
+        The numbers go out first and the chart last: every widget change is sent to the
+        browser as soon as it is set, and drawing the chart takes most of a refresh, so the
+        totals and tables do not wait for it (benchmarks/explorer_latency.py times both)."""
         state = explore(**self.values(), baseline=self.baseline)
+        self.show_numbers(state)
+        self.show_chart(state)
+        return state
+
+    def show_numbers(self, state: ExplorerState) -> None:
+        """Totals, change, error, level table, comparison and the map size of every level."""
         self.state = state
         self.total_html.value, self.change_html.value = _totals_html(state)
         self.error_html.value = "" if state.error is None else (
             f"<div style='color:#B00020'><b>This combination does not build:</b> {html.escape(state.error)}</div>")
-        self.chart.value = explorer_chart_png(state)
-        self.chart.layout.display = "none" if state.error is not None else None
         self.level_table_html.value = "" if state.level_table is None else state.level_table._repr_html_()
         self.comparison_html.value = "" if state.comparison is None else state.comparison._repr_html_()
         for level, info in self.level_infos.items():
@@ -489,4 +497,8 @@ class ArchitectureExplorer(widgets.VBox):
                 described = state.levels[level - 1]
                 side = described.encoded_size
                 info.value = f"{side}x{side}, {described.inner_channels} channels"
-        return state
+
+    def show_chart(self, state: ExplorerState) -> None:
+        """The per-level bar chart, hidden while the combination does not build."""
+        self.chart.value = explorer_chart_png(state)
+        self.chart.layout.display = "none" if state.error is not None else None

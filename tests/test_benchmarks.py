@@ -1,0 +1,31 @@
+"""The benchmark scripts run and print their tables (they time things; the tests only check
+that they work and say what they measured, never how fast)."""
+
+import numpy as np
+import pytest
+
+from repo_scripts import load_benchmark
+from zi2zi_lessons import training
+
+
+def test_explorer_latency_prints_every_row_and_the_target(capsys):
+    benchmark = load_benchmark("explorer_latency")
+    benchmark.main(1)
+    out = capsys.readouterr().out
+    for row in ("explorer update", "widget numbers", "widget refresh", "real build"):
+        assert row in out
+    assert "target: update well under 100 ms and at least 20x faster than the real build -> " in out
+    with pytest.raises(SystemExit, match="rounds=0 is not accepted"):
+        benchmark.main(0)
+
+
+def test_train_speed_times_real_training_steps():
+    benchmark = load_benchmark("train_speed")
+    dataset = benchmark.random_glyphs(32, characters=8, fonts=2)
+    assert dataset.source.shape == (8, 32, 32) and dataset.targets.shape == (2, 8, 32, 32)
+    assert not dataset.held_out.any() and dataset.source.dtype == np.uint8
+    generator = training.tiny_generator_config("classic", 2, ngf=8, embedding_dim=8)
+    config = training.TrainingConfig(generator=generator, ndf=4, batch_size=2)
+    rate, parameters = benchmark.steps_per_second(dataset, config, steps=1, warmup=1)
+    assert rate > 0
+    assert parameters == sum(p.numel() for p in training.Trainer(dataset, config).generator.parameters())
