@@ -73,6 +73,15 @@ def test_tables_render_as_text_and_html():
     assert table.records()[4]["attention"] is True
 
 
+def test_format_cell_shows_each_kind_of_value():
+    assert anatomy.format_cell(55461505) == "55,461,505"
+    assert anatomy.format_cell(-14155776) == "-14,155,776"
+    assert anatomy.format_cell(26.84) == "26.8" and anatomy.format_cell(1234.56) == "1,234.6"
+    assert anatomy.format_cell(True) == "yes" and anatomy.format_cell(False) == ""  # bool before int
+    assert anatomy.format_cell(None) == "" and anatomy.format_cell("concat") == "concat"
+    assert anatomy.format_cell(0) == "0"
+
+
 def test_summary_of_a_config_is_fast_and_counts_everything():
     stats = anatomy.summary(ADD_PIXELSHUFFLE_ATTENTION, depth=2)
     assert stats.total_params == anatomy.parameter_totals(ADD_PIXELSHUFFLE_ATTENTION)["total"]
