@@ -3,6 +3,7 @@
     build-data   render a glyph data file from any fonts you have
     train        train a generator on a data file, with checkpoints (and resume)
     evaluate     held-out L1 of a checkpoint's generator against the copy-the-source baseline
+    inspect      what a checkpoint (upstream zi2zi-pytorch or ours) holds, read off its weights
 
 Every argument is checked before any font is rendered or any step is taken: a bad
 one ends in one line naming it, its value and what is accepted (exit status 2).
@@ -318,6 +319,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("data", nargs="?", metavar="DATA", help="glyph data (default: the shipped data/glyphs_64.npz)")
     evaluate.add_argument("--split", choices=("held_out", "train", "all"), default="held_out")
     evaluate.set_defaults(run=_evaluate)
+
+    from .inspection import add_inspect_command
+
+    add_inspect_command(commands, _positive_int)
     return parser
 
 
