@@ -172,31 +172,44 @@ class TrainingConfig:
         return values
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainingConfig":
-        """The inverse of ``as_dict``; ``ValueError`` names a key that is missing or unknown."""
-        _check_keys(values, _field_names(cls), "its config")
-        _check_keys(values["generator"], _field_names(GeneratorConfig), "its config['generator']")
-        _check_keys(values["weights"], _field_names(LossWeights), "its config['weights']")
+    def from_dict(cls, values: dict, resuming: bool = False) -> "TrainingConfig":
+        """The inverse of ``as_dict``; ``ValueError`` names a key that is unknown or missing.
+
+        A key this version does not know is an error. A missing key takes its default
+        (fields added to the package later default to the earlier behaviour), except
+        when ``resuming``: a run must continue with the recipe (the optimiser, the losses,
+        the batch) it started with, so every recipe key must be there.
+        """
+        recipe = _field_names(cls) if resuming else ("generator",)
+        _check_keys(values, _field_names(cls), "its config", required=recipe)
+        _check_keys(values["generator"], _field_names(GeneratorConfig), "its config['generator']", required=())
+        if "weights" in values:
+            _check_keys(values["weights"], _field_names(LossWeights), "its config['weights']",
+                        required=_field_names(LossWeights) if resuming else ())
         values = dict(values)
         generator = dict(values.pop("generator"))
-        if not isinstance(generator["attention_levels"], (list, tuple)):
-            raise ValueError(f"its config['generator']['attention_levels'] must be a list, got {generator['attention_levels']!r}")
-        generator["attention_levels"] = tuple(generator["attention_levels"])
-        if isinstance(generator["level_skips"], list):
+        if "attention_levels" in generator:
+            if not isinstance(generator["attention_levels"], (list, tuple)):
+                raise ValueError(f"its config['generator']['attention_levels'] must be a list, got {generator['attention_levels']!r}")
+            generator["attention_levels"] = tuple(generator["attention_levels"])
+        if isinstance(generator.get("level_skips"), list):
             generator["level_skips"] = tuple(tuple(pair) if isinstance(pair, list) else pair for pair in generator["level_skips"])
-        return cls(generator=GeneratorConfig(**generator), weights=LossWeights(**values.pop("weights")), **values)
+        if "weights" in values:
+            values["weights"] = LossWeights(**values["weights"])
+        return cls(generator=GeneratorConfig(**generator), **values)
 
 
 def _field_names(kind: type) -> tuple[str, ...]:
     return tuple(item.name for item in fields(kind))
 
 
-def _check_keys(values, expected: tuple[str, ...], what: str) -> None:
-    """``ValueError`` unless ``values`` is a dict with exactly the keys ``expected``."""
+def _check_keys(values, expected: tuple[str, ...], what: str, required: tuple[str, ...] | None = None) -> None:
+    """``ValueError`` unless ``values`` is a dict with keys among ``expected``, including all of
+    ``required`` (default: all of ``expected``)."""
     if not isinstance(values, dict):
         raise ValueError(f"{what} must be a dict, got {type(values).__name__}")
     unknown = [key for key in values if key not in expected]
-    missing = [key for key in expected if key not in values]
+    missing = [key for key in (expected if required is None else required) if key not in values]
     if unknown:
         raise ValueError(f"{what} has unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(expected)})")
     if missing:
@@ -709,7 +722,11 @@ class Trainer:
             raise ValueError(f"{where}: its history records {sorted(payload['history'])}, this version records "
                              f"{list(HISTORY_KEYS)}: it was written by another version of zi2zi-lessons")
         _check_same_training_data(payload["training_data"], dataset, where)
-        trainer = cls(dataset, TrainingConfig.from_dict(payload["config"]))
+        try:
+            config = TrainingConfig.from_dict(payload["config"], resuming=True)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+        trainer = cls(dataset, config)
         _load_weights(trainer.generator, payload["generator"], where, "generator")
         _load_weights(trainer.discriminator, payload["discriminator"], where, "discriminator")
         _load_optimizer(trainer.optimizer_g, payload["optimizer_g"], where, "optimizer_g")
