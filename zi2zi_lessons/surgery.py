@@ -20,6 +20,7 @@ architecture from scratch for the same number of steps, over several seeds.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ from .anatomy import Table, count_parameters
 from .glyphs import GlyphDataset
 from .unet import GeneratorConfig, UNetGenerator
 
-__all__ = ["DroppedChannels", "skip_removed_config", "remove_skips", "dropped_channels_table", "surgery_experiment", "seed_range"]
+__all__ = ["DroppedChannels", "skip_removed_config", "remove_skips", "zeroed_skips", "dropped_channels_table",
+           "surgery_experiment", "seed_range"]
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,21 @@ def remove_skips(model: UNetGenerator, levels) -> tuple[UNetGenerator, tuple[Dro
     surgered = UNetGenerator.from_config(config)
     surgered.load_state_dict(state, strict=True)
     return surgered.train(model.training), tuple(report)
+
+
+@contextlib.contextmanager
+def zeroed_skips(model: UNetGenerator, levels):
+    """Inside this block, ``model``'s levels ``levels`` join zeros instead of their input ``x``
+    (the down path still reads ``x``): what ``remove_skips`` makes permanent."""
+    blocks = [block for block in model.blocks() if block.level in set(levels)]
+    for block in blocks:
+        join = block._join
+        block._join = lambda x, up, join=join: join(torch.zeros_like(x), up)
+    try:
+        yield model
+    finally:
+        for block in blocks:
+            del block._join  # back to the class's method
 
 
 def dropped_channels_table(report) -> Table:

@@ -173,6 +173,9 @@ class TrainingConfig:
     def from_dict(cls, values: dict) -> "TrainingConfig":
         """The inverse of ``as_dict``; ``ValueError`` names a key that is missing or unknown."""
         _check_keys(values, _field_names(cls), "its config")
+        if isinstance(values["generator"], dict):
+            # scaled_attention came later (upstream.py); checkpoints without it computed SAGAN's unscaled attention.
+            values = {**values, "generator": {"scaled_attention": False, **values["generator"]}}
         _check_keys(values["generator"], _field_names(GeneratorConfig), "its config['generator']")
         _check_keys(values["weights"], _field_names(LossWeights), "its config['weights']")
         values = dict(values)
