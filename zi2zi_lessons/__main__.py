@@ -205,6 +205,10 @@ def _train_on(processes, args) -> int:
     from . import training
 
     main_process = processes.is_main
+    if args.output is None:
+        if args.resume is None:
+            raise UsageError("--output CHECKPOINT.pt is required: the checkpoint the run writes")
+        args.output = args.resume  # continue the run in its own file
     in_place = args.resume is not None and Path(args.output).resolve() == Path(args.resume).resolve()
     output = _output_file(args.output, ".pt", "--output", args.overwrite or in_place,
                           f"give --resume {args.output} to continue that run, --overwrite to start a new run "
@@ -291,7 +295,11 @@ def _train_on(processes, args) -> int:
         trainer.save(export, training_state=False)
         print(f"wrote {export} (generator only)")
     print(f"{args.steps - first_step} steps in {trainer.seconds:.0f} s ({(args.steps - first_step) / trainer.seconds:.2f} steps/s)")
-    print(training.evaluate(trainer.generator, dataset))
+    if dataset.held_out.any():
+        print(training.evaluate(trainer.generator, dataset))
+    else:
+        print("no held-out characters in the data: evaluate on another data file with "
+              f"python -m zi2zi_lessons evaluate {output} DATA")
     return 0
 
 
@@ -352,7 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "steps in total; the checkpoint is rewritten atomically.")
     train.add_argument("--data", metavar="FILE.npz", help="glyph data (default: the shipped data/glyphs_64.npz)")
     train.add_argument("--steps", type=_positive_int, required=True, help="total steps of the run")
-    train.add_argument("--output", required=True, metavar="CHECKPOINT.pt", help="resumable checkpoint to write")
+    train.add_argument("--output", metavar="CHECKPOINT.pt", help="resumable checkpoint to write (with --resume: default the same file)")
     train.add_argument("--resume", metavar="CHECKPOINT.pt", help="continue this run (its settings are kept)")
     train.add_argument("--export", metavar="FILE.pt", help="also write a small generator-only checkpoint at the end")
     train.add_argument("--overwrite", action="store_true",
