@@ -185,6 +185,27 @@ def _checkpoint_megabytes(trainer) -> float:
     return 3 * sum(t.numel() * t.element_size() for t in tensors) / 1e6
 
 
+def training_config(args: argparse.Namespace, num_fonts: int):
+    """The ``TrainingConfig`` that ``train`` options ask for (the defaults where none is given)."""
+    from . import training
+
+    defaults = training.TrainingConfig()
+    generator = training.tiny_generator_config(
+        args.architecture or "classic",
+        num_fonts=num_fonts,
+        **{name: getattr(args, name) for name in ("ngf", "num_downs", "embedding_dim", "norm") if getattr(args, name) is not None},
+    )
+    weights = training.LossWeights(**{
+        name: getattr(args, f"{name}_weight") if getattr(args, f"{name}_weight") is not None else getattr(defaults.weights, name)
+        for name in ("l1", "adversarial", "category", "constant")
+    })
+    return training.TrainingConfig(
+        generator=generator,
+        weights=weights,
+        **{name: getattr(args, name) for name in ("batch_size", "learning_rate", "seed", "ndf") if getattr(args, name) is not None},
+    )
+
+
 def _train(args) -> int:
     from . import distributed
 
@@ -245,22 +266,7 @@ def _train_on(processes, args) -> int:
         if args.batch_size is not None and args.batch_size > training_pairs:
             raise UsageError(f"--batch-size {args.batch_size}: the data has only {training_pairs} training pairs "
                              f"(characters x target fonts)")
-        defaults = training.TrainingConfig()
-        generator = training.tiny_generator_config(
-            args.architecture or "classic",
-            num_fonts=dataset.num_fonts,
-            **{name: getattr(args, name) for name in ("ngf", "num_downs", "embedding_dim", "norm") if getattr(args, name) is not None},
-        )
-        weights = training.LossWeights(**{
-            name: getattr(args, f"{name}_weight") if getattr(args, f"{name}_weight") is not None else getattr(defaults.weights, name)
-            for name in ("l1", "adversarial", "category", "constant")
-        })
-        config = training.TrainingConfig(
-            generator=generator,
-            weights=weights,
-            **{name: getattr(args, name) for name in ("batch_size", "learning_rate", "seed", "ndf") if getattr(args, name) is not None},
-        )
-        trainer = training.Trainer(dataset, config)
+        trainer = training.Trainer(dataset, training_config(args, dataset.num_fonts))
     if trainer.step >= args.steps:
         raise UsageError(f"--steps {args.steps}: the run is already at step {trainer.step}; give a larger total")
     needed = _checkpoint_megabytes(trainer) * (1.5 if export is not None else 1)
