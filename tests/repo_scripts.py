@@ -1,7 +1,7 @@
 """Load the repository's scripts that are not part of the package, as modules: the lessons'
-solutions (notebooks/solutions/lesson_NN_*.py, the very code learners are pointed to), the
-cells of a lesson tagged ``solution`` or ``exercise`` (docs/authoring.md) and the benchmarks
-(benchmarks/*.py)."""
+solutions (notebooks/solutions/lesson_NN_*.py, or the cells tagged `solution` in a lesson
+notebook: the very code learners are pointed to), a lesson's cells by tag (``exercise``
+templates too, run after the lesson's imports) and the benchmarks (benchmarks/*.py)."""
 
 import importlib.util
 import json
@@ -30,6 +30,25 @@ def load_solution(name: str):
 
 def load_benchmark(name: str):
     return _load(BENCHMARKS, name)
+
+
+def load_solution_cells(notebook: str) -> types.SimpleNamespace:
+    """Run the code cells tagged ``solution`` of ``notebooks/<notebook>.ipynb``, in order, in one
+    fresh namespace, and return that namespace. A solution cell must import what it uses."""
+    path = NOTEBOOKS / f"{notebook}.ipynb"
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook {path}; there are: {sorted(p.name for p in NOTEBOOKS.glob('*.ipynb'))}")
+    cells = [
+        cell for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]
+        if cell["cell_type"] == "code" and "solution" in cell.get("metadata", {}).get("tags", [])
+    ]
+    if not cells:
+        raise ValueError(f"{path.name} has no code cell tagged 'solution'")
+    namespace = {"__name__": f"solutions_of_{notebook}"}
+    for cell in cells:
+        source = "".join(cell["source"])
+        exec(compile(source, f"{path.name}[solution cell {cell.get('id', '?')}]", "exec"), namespace)
+    return types.SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})
 
 
 def notebook_cells(lesson: str, tag: str) -> list[str]:
