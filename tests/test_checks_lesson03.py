@@ -23,7 +23,7 @@ def test_budget_is_ninety_percent_of_the_classic_generator():
 )
 def test_accepts_right_answers(answer, capsys):
     assert check_parameter_budget(answer)
-    assert capsys.readouterr().out.startswith("Right:")
+    assert capsys.readouterr().out.startswith("✓ right:")
 
 
 def test_accepts_a_config_and_a_model(capsys):
@@ -60,7 +60,7 @@ def test_accepts_a_config_and_a_model(capsys):
 def test_rejects_typical_wrong_answers(answer, expected, capsys):
     assert not check_parameter_budget(answer)
     out = capsys.readouterr().out
-    assert out.startswith("Not yet") and expected in out
+    assert out.startswith("✗ not yet") and expected in out
 
 
 def test_does_not_touch_a_real_model():

@@ -952,8 +952,7 @@ def check_parameter_budget(answer) -> bool:
     try:
         config = anatomy.as_config(answer)
     except Exception as error:  # whatever the answer is, the verdict is printed
-        print(f"Not yet: the answer does not build a generator: {error}")
-        return False
+        return fail(f"not yet: the answer does not build a generator: {error}")
     classic = GeneratorConfig()
     problems = []
     for name in _BUDGET_FIXED:
@@ -980,12 +979,12 @@ def check_parameter_budget(answer) -> bool:
         problems.append(f"{total:,} parameters is {total - budget:,} over the budget of {budget:,}; remember that "
                         f"removing level k's concatenated skip shrinks the up-convolution of level k - 1")
     if problems:
-        print("Not yet:")
+        print("✗ not yet:")
         for problem in problems:
             print(f"  - {problem}")
         return False
     changed = [level for level in range(2, config.num_downs + 1) if config.level_skip(level) != "concat"]
-    print(f"Right: attention on levels {sorted(attention)}, skips changed on levels {changed}: "
+    print(f"✓ right: attention on levels {sorted(attention)}, skips changed on levels {changed}: "
           f"{total:,} parameters, {budget - total:,} under the budget of {budget:,}.")
     return True
 
