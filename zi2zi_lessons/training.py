@@ -518,7 +518,8 @@ class Trainer:
         self._networks = {"generator": _Method(self.generator), "discriminator": _Method(self.discriminator)}
         if processes.world_size > 1:
             # Batch norm is synchronised, so every process holds the same buffers: no need to broadcast them.
-            self._networks = {name: DistributedDataParallel(network, forward_sync_buffers=False)
+            device_ids = [device.index] if device.type == "cuda" else None  # one GPU per process
+            self._networks = {name: DistributedDataParallel(network, device_ids=device_ids, forward_sync_buffers=False)
                               for name, network in self._networks.items()}
         self._scalers = {}
         if device.type == "cuda":
