@@ -563,6 +563,14 @@ class Trainer:
             logits, categories = network("forward", pairs)
         return logits.float(), categories.float()
 
+    def _mean_over_processes(self, losses: dict[str, float]) -> dict[str, float]:
+        """The losses of the whole batch: each process computed them on its share (equal shares)."""
+        if self.processes.world_size == 1:
+            return losses
+        values = torch.tensor(list(losses.values()), dtype=torch.float64, device=self.processes.device)
+        torch.distributed.all_reduce(values)
+        return dict(zip(losses, (values / self.processes.world_size).tolist()))
+
     def _update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         """Backward and one optimiser step (scaled on CUDA, against float16 underflow)."""
         optimizer.zero_grad(set_to_none=True)
@@ -618,6 +626,7 @@ class Trainer:
             "category": category.item(),
             "constant": constant.item(),
         }
+        losses = self._mean_over_processes(losses)
         for key, value in losses.items():
             self.history[key].append(value)
         self.step += 1
