@@ -106,10 +106,10 @@ class SelfAttention(nn.Module):
     Args:
         channels: channels C of the feature map, at least 8: query and key get
             ``C // 8`` channels (rounded down, as SAGAN and zi2zi-pytorch compute it:
-            12 channels give a 1-channel query). Below 8 they would get none, every
-            energy would be 0 and every weight 1/N: the block would hand every pixel the
-            mean of all values, whatever the map shows. Upstream code builds that
-            silently; this block refuses it.
+            12 channels give a 1-channel query). Below 8 they would get none:
+            PyTorch builds a convolution with 0 output channels, with a warning, and
+            refuses to run it, so upstream-style code fails at the first forward pass;
+            this block refuses at construction.
         scaled: divide the energy ``q . k`` by ``sqrt(C // 8)`` before the softmax (as
             transformers do). SAGAN and zi2zi forks use the unscaled energy, the default.
 
@@ -129,8 +129,8 @@ class SelfAttention(nn.Module):
         if channels < 8:
             raise ValueError(
                 f"channels={channels} is not accepted: SelfAttention projects query and key to "
-                f"channels // 8 = {channels // 8} channels, so every energy would be 0 and every pixel "
-                f"would get the plain mean of all values; use at least 8 channels"
+                f"channels // 8 = {channels // 8} channels, and a convolution with no output channels "
+                f"cannot run; use at least 8 channels"
             )
         self.channels = channels
         self.key_channels = channels // 8
