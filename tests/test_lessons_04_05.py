@@ -364,6 +364,7 @@ def test_plot_level_changes_draws_each_pairs_change():
     assert bars[:7] == pytest.approx([0, 0, 0, 4.718592, 0, 9.437184, 0])
     assert bars[7:] == [0] * 7
     assert [text.get_text() for text in figure.axes[0].texts] == ["+4.7M", "+9.4M"]
+    assert [text.get_text() for text in figure.axes[0].get_legend().get_texts()] == ["first attempt", "none under attention: no change at any level"]
     plt.close(figure)
     with pytest.raises(ValueError, match="one depth"):
         plot_level_changes({"a": ({}, {}), "b": (SEED_000, SEED_000)})

@@ -196,7 +196,7 @@ def plot_level_parameters(designs, title: str = "Parameters per level"):
 def plot_level_changes(pairs, title: str = "Change in parameters per level"):
     """Grouped bars: per level, how many parameters each candidate gains (above 0) or
     loses (below 0) against its own baseline, in millions; every bar that is not zero
-    is labelled with its count.
+    is labelled with its count, and a pair that changes nothing says so in the legend.
 
     ``pairs`` maps a name to ``(baseline, candidate)``, each a ``UNetGenerator``,
     ``GeneratorConfig`` or dict of its arguments; all must have the same depth.
@@ -214,7 +214,8 @@ def plot_level_changes(pairs, title: str = "Change in parameters per level"):
     width = 0.8 / len(changes)
     for i, (name, values) in enumerate(changes.items()):
         xs = [level - 0.4 + width * (i + 0.5) for level in levels]
-        bars = ax.bar(xs, [v / 1e6 for v in values], width=width, label=name)
+        label = name if any(values) else f"{name}: no change at any level"
+        bars = ax.bar(xs, [v / 1e6 for v in values], width=width, label=label)
         for x, value, bar in zip(xs, values, bars):
             if value:
                 ax.annotate(f"{value / 1e6:+.1f}M", (x, value / 1e6), ha="center",
