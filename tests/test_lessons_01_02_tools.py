@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import re  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -166,3 +167,10 @@ def test_block_widget_css_hooks_for_browser_tests():
     assert view.value.startswith(explorer.BLOCK_VIEW_STYLE) and ".block-view table td" in explorer.BLOCK_VIEW_STYLE
     widget.children[0].children[0].value = 1  # level 1 with skip "concat": the error keeps the style
     assert view.value.startswith(explorer.BLOCK_VIEW_STYLE) and "Cannot build this block" in view.value
+
+
+@pytest.mark.parametrize("argument, value", [("level", 9), ("level", 0), ("level", True), ("skip", "cat"),
+                                             ("child_skip", None), ("upsample", "bilinear")])
+def test_block_widget_refuses_a_bad_argument_by_name(argument, value):
+    with pytest.raises(ValueError, match=rf"^{argument}={re.escape(repr(value))} is not accepted by the block widget"):
+        explorer.block_widget(**{argument: value})
