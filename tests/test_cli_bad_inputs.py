@@ -285,7 +285,7 @@ def test_resuming_notices_other_pixels_from_the_same_fonts_and_characters(worksp
     (["--architecture", "transformer"], "argument --architecture: invalid choice: 'transformer'"),
     (["--batch-size", "1000"], "--batch-size 1000: the data has only 24 training pairs"),
     (["--num-downs", "6"], "image height 32 does not work with num_downs=6"),
-    (["--architecture", "attention", "--ngf", "3"], "SelfAttention needs a multiple of 8"),
+    (["--architecture", "attention", "--ngf", "1"], "SelfAttention needs at least 8"),
 ])
 def test_bad_training_options(workspace, tmp_path, capsys, args, message):
     argv = {"--data": workspace / "data.npz", "--steps": "3", "--output": tmp_path / "x.pt", **dict(zip(args[::2], args[1::2]))}
