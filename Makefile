@@ -16,7 +16,7 @@ LAB_ARGS ?=
 # The browser tests drive this Chromium (Debian's package); nothing downloads a browser.
 ZI2ZI_CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: lab test test-unit test-notebooks test-browser notebooks clean-venv
+.PHONY: lab learner test test-unit test-notebooks test-learner test-browser notebooks clean-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zi2zi-lessons needs Python >= 3.11; run make PYTHON=python3.11 ...")'
@@ -26,9 +26,16 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[lab,test]"
 	touch $(STAMP)
 
-## lab: open JupyterLab on notebooks/ (127.0.0.1, token authentication on)
-lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks $(ROOT_FLAG) $(LAB_ARGS)
+## lab: open JupyterLab on notebooks/ (127.0.0.1, token authentication on), at the learner
+# edition's first lesson; builds notebooks/learner/ first when a lesson is missing or out of date
+lab: $(STAMP) learner
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks \
+		--LabApp.default_url=/lab/tree/learner/00_start_here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
+
+## learner: build the learner edition notebooks/learner/ from the lessons (outputs cleared,
+# solutions removed); writes only what is missing or out of date, never over a learner's changes
+learner: $(STAMP)
+	$(PY) tools/learner_edition.py
 
 ## test: unit tests, every notebook under nbval, then the browser tests when Chromium is here
 test: test-unit test-notebooks
@@ -41,7 +48,12 @@ test: test-unit test-notebooks
 	fi
 
 test-unit: $(STAMP)
-	$(PY) -m pytest -m "not browser" tests
+	$(PY) -m pytest -m "not browser and not notebook_run" tests
+
+## test-learner: every learner notebook executed as a learner gets it (lesson 06 in quick mode):
+# no error but on purpose, every checker judging its template with a verdict
+test-learner: $(STAMP)
+	CI=$${CI:-true} $(PY) -m pytest -m notebook_run tests
 
 ## test-browser: every notebook in JupyterLab in headless Chromium, and make lab itself
 # (CI as for test-notebooks: the lab's kernels inherit it, so lesson 06 runs in quick mode)

@@ -1,11 +1,14 @@
 """Load the repository's scripts that are not part of the package, as modules: the lessons'
-solutions (notebooks/solutions/lesson_NN_*.py, the very code learners are pointed to) and the
-benchmarks (benchmarks/*.py)."""
+solutions (notebooks/solutions/lesson_NN_*.py, or the cells tagged `solution` in a lesson
+notebook: the very code learners are pointed to) and the benchmarks (benchmarks/*.py)."""
 
 import importlib.util
+import json
+import types
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
 SOLUTIONS = ROOT / "notebooks" / "solutions"
 BENCHMARKS = ROOT / "benchmarks"
 
@@ -26,3 +29,22 @@ def load_solution(name: str):
 
 def load_benchmark(name: str):
     return _load(BENCHMARKS, name)
+
+
+def load_solution_cells(notebook: str) -> types.SimpleNamespace:
+    """Run the code cells tagged ``solution`` of ``notebooks/<notebook>.ipynb``, in order, in one
+    fresh namespace, and return that namespace. A solution cell must import what it uses."""
+    path = NOTEBOOKS / f"{notebook}.ipynb"
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook {path}; there are: {sorted(p.name for p in NOTEBOOKS.glob('*.ipynb'))}")
+    cells = [
+        cell for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]
+        if cell["cell_type"] == "code" and "solution" in cell.get("metadata", {}).get("tags", [])
+    ]
+    if not cells:
+        raise ValueError(f"{path.name} has no code cell tagged 'solution'")
+    namespace = {"__name__": f"solutions_of_{notebook}"}
+    for cell in cells:
+        source = "".join(cell["source"])
+        exec(compile(source, f"{path.name}[solution cell {cell.get('id', '?')}]", "exec"), namespace)
+    return types.SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})

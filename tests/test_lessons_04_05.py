@@ -7,7 +7,6 @@ import torch
 
 from zi2zi_lessons import MultiHeadSelfAttention, SelfAttention, UNetGenerator
 from zi2zi_lessons.checks import check_diffusion_levels, check_matrix_bytes, check_parameter_change, check_up_conv_rule
-from zi2zi_lessons.claims import Claim, claims_table, verdict
 from zi2zi_lessons.cost import (
     attention_matrix_bytes,
     attention_matrix_entries,
@@ -23,43 +22,9 @@ from zi2zi_lessons.cost import (
 from zi2zi_lessons.diffusion import DiffusionAttentionBlock, ResidualBlock, channel_constraints
 from zi2zi_lessons.skips import skip_routes, up_conv_inputs
 
-from repo_scripts import load_benchmark, load_solution
+from repo_scripts import load_benchmark, load_solution_cells
 
 SEED_000 = dict(num_downs=7, upsample="pixelshuffle", skip="add", attention_levels=(5, 7))
-
-
-# ---------------------------------------------------------------- claims
-def test_verdict_forms():
-    assert verdict(True) == "holds"
-    assert verdict(False) == "does not hold"
-    assert verdict(False, only_when="the skips concatenate") == "holds only when the skips concatenate"
-    assert verdict(True, only_when="ignored when the claim holds") == "holds"
-
-
-def test_claim_rejects_free_form_verdicts_and_empty_fields():
-    with pytest.raises(ValueError, match="verdict='mostly true'"):
-        Claim("seed", "claim", "measured", "mostly true")
-    with pytest.raises(ValueError, match="verdict='holds only when '"):
-        Claim("seed", "claim", "measured", "holds only when ")
-    with pytest.raises(ValueError, match="measured=''"):
-        Claim("seed", "claim", "", "holds")
-
-
-def test_claims_table_numbers_rows_and_counts_verdicts():
-    claims = [
-        Claim("a", "x", "1", verdict(True)),
-        Claim("b", "y", "2", verdict(False)),
-        Claim("c", "z", "3", verdict(False, "w")),
-        Claim("d", "v", "4", verdict(False)),
-    ]
-    table = claims_table(claims)
-    assert table.column("#") == [1, 2, 3, 4]
-    assert table.column("verdict") == ["holds", "does not hold", "holds only when w", "does not hold"]
-    assert table.footer == "holds: 1; holds only when ...: 1; does not hold: 2"
-    with pytest.raises(ValueError, match="at least one"):
-        claims_table([])
-    with pytest.raises(TypeError, match="Claim objects"):
-        claims_table(["holds"])
 
 
 # ---------------------------------------------------------------- skips
@@ -275,7 +240,7 @@ def test_channel_constraints():
 
 # ---------------------------------------------------------------- checkers and solutions
 def test_solutions_of_lesson_04_pass_their_checkers(capsys):
-    solutions = load_solution("lesson_04_removing_skips_under_attention")
+    solutions = load_solution_cells("04_removing_skips_under_attention")
     assert check_up_conv_rule(solutions.up_conv_in_channels)
     assert check_parameter_change(solutions.parameter_change, dict(attention_levels=(6, 8)),
                                   dict(attention_levels=(6, 8), skip_under_attention="none"))
@@ -283,7 +248,7 @@ def test_solutions_of_lesson_04_pass_their_checkers(capsys):
 
 
 def test_solutions_of_lesson_05_pass_their_checkers():
-    solutions = load_solution("lesson_05_where_attention_goes")
+    solutions = load_solution_cells("05_where_attention_goes")
     assert check_matrix_bytes(solutions.matrix_bytes)
     assert check_diffusion_levels(solutions.levels_taking_the_diffusion_block, ngf=16)
 
