@@ -52,7 +52,7 @@ def test_evaluate_json_is_one_object_with_the_evaluation_in_it(run_and_data, cap
     payload = json.loads(out)  # the whole output is one JSON object
     expected = training.evaluate_checkpoint(run_and_data / "run.pt", glyphs.load_glyphs(run_and_data / "unseen.npz"))
     assert payload["checkpoint"] == str(run_and_data / "run.pt") and payload["data"] == str(run_and_data / "unseen.npz")
-    assert payload["characters"] == 7
+    assert payload["characters"] == 7 and payload["step"] == 2 and payload["config"]["ndf"] == 4
     assert [font["name"] for font in payload["fonts"]] == ["DejaVu Serif", "DejaVu Sans Mono"]
     for f, font in enumerate(payload["fonts"]):
         assert font["l1"] == pytest.approx(expected.generated_l1[f])

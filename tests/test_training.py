@@ -525,6 +525,36 @@ def test_constant_loss_checker(capsys):
     assert "ZeroDivisionError" in capsys.readouterr().out
 
 
+def test_category_loss_checker_accepts_zi2zis_loss_and_names_each_typical_mistake(capsys):
+    import torch.nn.functional as F
+
+    from zi2zi_lessons.checks import check_category_loss
+
+    def zi2zi(logits, labels):
+        return F.binary_cross_entropy_with_logits(logits, F.one_hot(labels, logits.shape[1]).float())
+
+    state = torch.get_rng_state()
+    assert check_category_loss(zi2zi)
+    assert capsys.readouterr().out.startswith("✓")
+    assert torch.equal(torch.get_rng_state(), state)
+    mistakes = {
+        "softmax cross-entropy": lambda x, y: F.cross_entropy(x, y),
+        "averages over the batch only": lambda x, y: F.binary_cross_entropy_with_logits(
+            x, F.one_hot(y, 4).float(), reduction="none").sum(1).mean(),
+        "sums everything": lambda x, y: F.binary_cross_entropy_with_logits(x, F.one_hot(y, 4).float(), reduction="sum"),
+        "sigmoid twice": lambda x, y: F.binary_cross_entropy_with_logits(torch.sigmoid(x), F.one_hot(y, 4).float()),
+        "not written yet": lambda x, y: None,
+        "does not depend on the logits": lambda x, y: zi2zi(x.detach(), y),
+        "raised ZeroDivisionError": lambda x, y: 1 / 0,
+        "return one number": lambda x, y: F.binary_cross_entropy_with_logits(x, F.one_hot(y, 4).float(), reduction="none"),
+        "expected": lambda x, y: zi2zi(x, y) * 2,
+    }
+    for hint, answer in mistakes.items():
+        assert not check_category_loss(answer), hint
+        out = capsys.readouterr().out
+        assert out.startswith("✗") and hint in out, (hint, out)
+
+
 def test_solutions_of_lesson_06_pass_their_checkers_and_train(latin, capsys):
     from zi2zi_lessons.checks import check_constant_loss, check_copy_baseline
 

@@ -151,8 +151,10 @@ def _evaluate(args) -> int:
     dataset = glyphs.load_glyphs(args.data)
     evaluation = training.evaluate_checkpoint(args.checkpoint, dataset, split=args.split)
     if args.json:
+        payload = training.read_checkpoint(args.checkpoint)
         data = str(glyphs.DEFAULT_DATA if args.data is None else args.data)
-        print(json.dumps({"checkpoint": args.checkpoint, "data": data, **evaluation.to_json()}, ensure_ascii=False, indent=1))
+        print(json.dumps({"checkpoint": args.checkpoint, "step": payload["step"], "config": payload["config"],
+                          "data": data, **evaluation.to_json()}, ensure_ascii=False, indent=1))
         return 0
     print(f"data: {dataset.describe()}")
     print(evaluation)
@@ -225,7 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="which characters of DATA (default held_out: the validation split of the shipped data, "
                                "every character of data/unseen_64.npz)")
     evaluate.add_argument("--json", action="store_true",
-                          help='print one JSON object: {"checkpoint", "data", "split", "characters", '
+                          help='print one JSON object: {"checkpoint", "step", "config", "data", "split", "characters", '
                                '"fonts": [{"name", "l1", "copy_source_l1", "blank_l1", "ssim", "beats_blank_share", ...}], "overall"}')
     evaluate.set_defaults(run=_evaluate)
     return parser

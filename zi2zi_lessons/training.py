@@ -67,6 +67,7 @@ __all__ = [
     "read_checkpoint",
     "CHECKPOINT_FORMAT",
     "REFERENCE_CHECKPOINTS",
+    "LESSON_STEPS",
 ]
 
 CHECKPOINT_FORMAT = "zi2zi-lessons checkpoint v1"
@@ -74,6 +75,9 @@ CHECKPOINT_FORMAT = "zi2zi-lessons checkpoint v1"
 # data/README.md has the commands that made them.
 REFERENCE_CHECKPOINTS = {name: DATA_DIR / f"tiny_{name}.pt" for name in ("classic", "attention")}
 HISTORY_KEYS = ("discriminator", "generator", "l1", "adversarial", "category", "constant")
+# Lesson 06's budget: steps per model that take at most 5 minutes on 2 idle CPU cores
+# (benchmarks/train_speed.py measures it); the reference runs train this many steps.
+LESSON_STEPS = 1300
 
 
 def quick_mode(flag: bool | None = None) -> bool:
