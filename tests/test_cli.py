@@ -57,7 +57,7 @@ def test_build_data_from_a_charset_file(tmp_path, capsys):
     (["--characters", "AB", "--source", "/no/such/font.ttf"], "font file '/no/such/font.ttf' does not exist"),
     (["--characters", "AB", "--output", "/no/such/folder/x.npz"], "the folder '/no/such/folder' does not exist"),
     (["--characters", "AB", "--output", "x.png"], "must end in .npz"),
-    (["--characters", "AB", "--size", "0"], "argument --size: '0' must be a positive integer"),
+    (["--characters", "AB", "--size", "0"], "argument --size: '0' must be an integer >= 8"),
 ])
 def test_build_data_errors_are_clear(tmp_path, capsys, args, message):
     argv = {"--source": SANS, "--target": SERIF, "--output": str(tmp_path / "out.npz")}

@@ -3,17 +3,23 @@
     build-data   render a glyph data file from any fonts you have
     train        train a generator on a data file, with checkpoints (and resume)
     evaluate     a checkpoint's generator per target font: L1, SSIM, baselines, share beating a blank page
+    inspect      what a checkpoint (upstream zi2zi-pytorch or ours) holds, read off its weights
 
-Every argument is checked before any font is rendered or any step is taken.
+Every argument is checked before any font is rendered or any step is taken: a bad
+one ends in one line naming it, its value and what is accepted (exit status 2).
+No command replaces an existing file unless told to (``--overwrite``, or
+``train --resume`` onto its own checkpoint).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
+import signal
 import sys
 from pathlib import Path
 
-from . import glyphs
+from . import files, glyphs
 
 ARCHITECTURE_OPTIONS = ("architecture", "ngf", "num_downs", "embedding_dim")
 TRAINING_OPTIONS = ("batch_size", "learning_rate", "seed", "ndf",
@@ -24,46 +30,75 @@ class UsageError(Exception):
     """A bad argument, found before any expensive work."""
 
 
-def _int_at_least(minimum: int, accepted: str):
-    """An argparse type for integers >= minimum; `accepted` names them in the error."""
+def _integer(minimum: int, accepted: str, maximum: int | None = None):
+    """An argparse type for integers from minimum (to maximum); `accepted` names them in the error."""
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if value < minimum:
+        if value < minimum or (maximum is not None and value > maximum):
             raise argparse.ArgumentTypeError(f"{text!r} must be {accepted}")
         return value
     return parse
 
 
-_positive_int = _int_at_least(1, "a positive integer")
-_non_negative_int = _int_at_least(0, "an integer >= 0")
+_positive_int = _integer(1, "a positive integer")
+_non_negative_int = _integer(0, "an integer >= 0")
 
 
-def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a number >= 0")
-    return value
+def _float_in(low: float, high: float, accepted: str, low_open: bool = False, high_open: bool = False):
+    """An argparse type for finite numbers in [low, high] (ends open as asked); `accepted` names them."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        too_low = value <= low if low_open else value < low
+        too_high = value >= high if high_open else value > high
+        if not math.isfinite(value) or too_low or too_high:
+            raise argparse.ArgumentTypeError(f"{text!r} must be {accepted}")
+        return value
+    return parse
 
 
-def _writable_output(path: Path, suffix: str | None, option: str) -> Path:
-    if suffix is not None and path.suffix != suffix:
-        raise UsageError(f"{option} {str(path)!r}: the file name must end in {suffix}")
+_non_negative_float = _float_in(0, math.inf, "a finite number >= 0", high_open=True)
+_learning_rate = _float_in(0, 1, "a number between 0 and 1 (zi2zi: 0.001)", low_open=True, high_open=True)
+_em_fraction = _float_in(0.1, 2.0, "a number from 0.1 to 2 (the em square as a fraction of the image side)")
+
+
+def _output_file(text: str, suffix: str, option: str, may_replace: bool, replace_hint: str) -> Path:
+    """``text`` as a path that can be written: right suffix, an existing folder we can
+    write in (tried, not guessed from permission bits), and no existing file unless
+    ``may_replace``. Removes what interrupted writes of it left behind."""
+    path = Path(text)
+    if path.suffix != suffix:
+        raise UsageError(f"{option} {text!r}: the file name must end in {suffix}")
     if path.is_dir():
-        raise UsageError(f"{option} {str(path)!r} is a directory; give a file name")
+        raise UsageError(f"{option} {text!r} is a folder; give a file name")
     if not path.parent.exists():
-        raise UsageError(f"{option} {str(path)!r}: the folder {str(path.parent)!r} does not exist")
+        raise UsageError(f"{option} {text!r}: the folder {str(path.parent)!r} does not exist")
+    if not path.parent.is_dir():
+        raise UsageError(f"{option} {text!r}: {str(path.parent)!r} is not a folder")
+    if path.exists() or path.is_symlink():
+        if not path.is_file():
+            raise UsageError(f"{option} {text!r} exists and is not a regular file")
+        if not may_replace:
+            raise UsageError(f"{option} {text!r} already exists; {replace_hint}")
+    try:
+        files.check_writable_folder(path)
+    except OSError as error:
+        raise UsageError(f"{option} {text!r}: cannot write in the folder {str(path.parent)!r} "
+                         f"({error.strerror or error})") from None
+    for stale in files.remove_stale_temporaries(path):
+        print(f"removed {stale}, left by an interrupted write of {path}")
     return path
 
 
 # ------------------------------------------------------------------ build-data
 def _build_data(args) -> int:
-    output = _writable_output(Path(args.output), ".npz", "--output")
+    output = _output_file(args.output, ".npz", "--output", args.overwrite,
+                          "give --overwrite to replace it, or another file name")
     if args.characters is not None:
         characters = glyphs.unique_characters(args.characters)
     elif args.charset_file is not None:
@@ -92,26 +127,80 @@ def _build_data(args) -> int:
 
 
 # ------------------------------------------------------------------ train
+class _StopRequest:
+    """Ctrl-C (SIGINT) or SIGTERM during training: finish the step, save, stop.
+
+    The first signal only sets a flag that ``check`` (called after every step) turns
+    into ``Stopped``; a second one interrupts at once, as usual.
+    """
+
+    class Stopped(Exception):
+        pass
+
+    def __init__(self):
+        self.signal_name = None
+
+    def _handle(self, number, frame):
+        self.signal_name = signal.Signals(number).name
+        signal.signal(number, signal.SIG_DFL if number == signal.SIGTERM else signal.default_int_handler)
+
+    def check(self, trainer) -> None:
+        if self.signal_name is not None:
+            raise self.Stopped()
+
+    def __enter__(self):
+        self._previous = {number: signal.signal(number, self._handle) for number in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc_info):
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+
+def _checkpoint_megabytes(trainer) -> float:
+    """About what a resumable checkpoint of ``trainer`` takes on disk: weights and Adam's two moments."""
+    tensors = [*trainer.generator.state_dict().values(), *trainer.discriminator.state_dict().values()]
+    return 3 * sum(t.numel() * t.element_size() for t in tensors) / 1e6
+
+
 def _train(args) -> int:
+    import shutil
+
     import torch
 
     from . import training
 
-    output = _writable_output(Path(args.output), ".pt", "--output")
-    export = _writable_output(Path(args.export), ".pt", "--export") if args.export else None
-    if export is not None and export.resolve() == output.resolve():
-        raise UsageError("--export must be another file than --output")
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    dataset = glyphs.load_glyphs(args.data)
-
+    in_place = args.resume is not None and Path(args.output).resolve() == Path(args.resume).resolve()
+    output = _output_file(args.output, ".pt", "--output", args.overwrite or in_place,
+                          f"give --resume {args.output} to continue that run, --overwrite to start a new run "
+                          f"in its place, or another file name")
+    export = None
+    if args.export is not None:
+        if Path(args.export).resolve() == output.resolve():
+            raise UsageError(f"--export {args.export!r}: must be another file than --output")
+        export = _output_file(args.export, ".pt", "--export", args.overwrite,
+                              "give --overwrite to replace it, or another file name")
     if args.resume is not None:
         given = [name for name in ARCHITECTURE_OPTIONS + TRAINING_OPTIONS if getattr(args, name) is not None]
         if given:
             options = ", ".join("--" + name.replace("_", "-") for name in given)
             raise UsageError(f"{options}: cannot be changed when resuming; the checkpoint {args.resume!r} fixes them")
+        training.checkpoint_file(args.resume)  # exists, is a file: before the data is loaded
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+    dataset = glyphs.load_glyphs(args.data)
+    data_name = args.data or str(glyphs.DEFAULT_DATA)
+    training_pairs = len(dataset.pairs("train")[0])
+    if training_pairs == 0:
+        raise UsageError(f"--data {data_name!r}: every character is held out (an evaluation set); "
+                         f"train on a data file with training characters")
+
+    if args.resume is not None:
         trainer = training.Trainer.load(args.resume, dataset)
     else:
+        if args.batch_size is not None and args.batch_size > training_pairs:
+            raise UsageError(f"--batch-size {args.batch_size}: the data has only {training_pairs} training pairs "
+                             f"(characters x target fonts)")
         defaults = training.TrainingConfig()
         generator = training.tiny_generator_config(
             args.architecture or "classic",
@@ -130,10 +219,24 @@ def _train(args) -> int:
         trainer = training.Trainer(dataset, config)
     if trainer.step >= args.steps:
         raise UsageError(f"--steps {args.steps}: the run is already at step {trainer.step}; give a larger total")
+    needed = _checkpoint_megabytes(trainer) * (1.5 if export is not None else 1)
+    free = shutil.disk_usage(output.parent).free / 1e6
+    if free < needed:
+        raise UsageError(f"--output {args.output!r}: {free:,.0f} MB free in {str(output.parent)!r}, and a checkpoint "
+                         f"of this model takes about {needed:,.0f} MB")
+
     first_step = trainer.step
     print(f"data: {dataset.describe()}")
     print(f"training steps {trainer.step} -> {args.steps}, checkpoint {output}")
-    trainer.train(args.steps - trainer.step, checkpoint=output, checkpoint_every=args.checkpoint_every)
+    try:
+        with _StopRequest() as stop:
+            trainer.train(args.steps - trainer.step, checkpoint=output, checkpoint_every=args.checkpoint_every,
+                          callback=stop.check, callback_every=1)
+    except _StopRequest.Stopped:
+        trainer.save(output)
+        print(f"{stop.signal_name}: stopped after step {trainer.step} and saved {output}; continue with "
+              f"--resume {output} --output {output}", file=sys.stderr)
+        return 128 + signal.Signals[stop.signal_name].value
     if export is not None:
         trainer.save(export, training_state=False)
         print(f"wrote {export} (generator only)")
@@ -178,13 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
     chars.add_argument("--charset-file", metavar="FILE", help="a UTF-8 text file of characters")
     chars.add_argument("--charset", choices=sorted(glyphs.CHARSETS), help="a named charset")
     build.add_argument("--limit", type=_positive_int, help="keep only the first N requested characters")
-    build.add_argument("--size", type=_positive_int, default=64, help="image side in pixels (default 64)")
-    build.add_argument("--em-fraction", type=float, default=0.875, help="em square / image side (default 0.875)")
-    build.add_argument("--supersample", type=_positive_int, default=4, help="drawing resolution factor (default 4)")
+    build.add_argument("--size", type=_integer(8, "an integer >= 8 (pixels)"), default=64,
+                       help="image side in pixels (default 64; 256 for the full-size zi2zi)")
+    build.add_argument("--em-fraction", type=_em_fraction, default=0.875, help="em square / image side (default 0.875)")
+    build.add_argument("--supersample", type=_integer(1, "an integer from 1 to 8", maximum=8), default=4, help="drawing resolution factor, 1 to 8 (default 4)")
     build.add_argument("--held-out-every", type=_non_negative_int, default=10,
                        help="hold out every N-th character (default 10; 1: all, an evaluation set; 0: none)")
     build.add_argument("--strict", action="store_true", help="fail instead of skipping characters a font lacks")
     build.add_argument("--output", required=True, metavar="FILE.npz")
+    build.add_argument("--overwrite", action="store_true", help="replace --output if it exists")
     build.set_defaults(run=_build_data)
 
     train = commands.add_parser("train", help="train a generator on a data file",
@@ -195,6 +300,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--output", required=True, metavar="CHECKPOINT.pt", help="resumable checkpoint to write")
     train.add_argument("--resume", metavar="CHECKPOINT.pt", help="continue this run (its settings are kept)")
     train.add_argument("--export", metavar="FILE.pt", help="also write a small generator-only checkpoint at the end")
+    train.add_argument("--overwrite", action="store_true",
+                       help="replace an existing --output or --export (without it, an existing file is never replaced, "
+                            "except --output by its own run with --resume)")
     train.add_argument("--checkpoint-every", type=_positive_int, metavar="N", help="rewrite the checkpoint every N steps")
     train.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's choice)")
     model = train.add_argument_group("generator and discriminator (not with --resume)")
@@ -207,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--ndf", type=_positive_int, help="discriminator width (default 16)")
     optim = train.add_argument_group("optimisation and losses (not with --resume)")
     optim.add_argument("--batch-size", type=_positive_int, help="default 16")
-    optim.add_argument("--learning-rate", type=float, help="default 0.001")
+    optim.add_argument("--learning-rate", type=_learning_rate, help="default 0.001")
     optim.add_argument("--seed", type=_non_negative_int, help="default 0")
     optim.add_argument("--l1-weight", type=_non_negative_float, help="default 300 (zi2zi: 100)")
     optim.add_argument("--adversarial-weight", type=_non_negative_float, help="default 1")
@@ -230,6 +338,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help='print one JSON object: {"checkpoint", "step", "config", "data", "split", "characters", '
                                '"fonts": [{"name", "l1", "copy_source_l1", "blank_l1", "ssim", "beats_blank_share", ...}], "overall"}')
     evaluate.set_defaults(run=_evaluate)
+
+    from .inspection import add_inspect_command
+
+    add_inspect_command(commands, _positive_int)
     return parser
 
 
@@ -242,6 +354,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except (UsageError, ValueError) as error:
         parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
+    except OSError as error:  # a disk that fills up, a folder removed during the run: no traceback, the reason
+        parser.exit(1, f"{parser.prog} {args.command}: error: {error}\n")
+    except KeyboardInterrupt:
+        parser.exit(130, f"{parser.prog} {args.command}: interrupted (files already written are whole: every write is atomic)\n")
 
 
 if __name__ == "__main__":

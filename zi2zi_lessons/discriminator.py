@@ -13,7 +13,13 @@ with strided 5x5 convolutions, and reads two answers off the flattened features:
       └─ Linear ─▶ font-category logits                    (B, embedding_num)
 
 The linear heads are sized from the image size, so a discriminator is built for one
-image size (``image_size``) and refuses any other with a clear error. The font
+image size (``image_size``) and refuses any other with a clear error.
+
+That is the TensorFlow zi2zi. Its PyTorch ports (EuphoriaYan's and the max32002 fork)
+put one more convolution before the heads, ``Conv k5 s1 p2`` from 8 ndf channels to
+**one** (with a bias), so their heads read ``(S/8)^2`` features instead of
+``8 ndf * (S/8)^2``: ``reduce_to_one_channel=True`` builds that (``upstream.py`` loads
+their checkpoints). The font
 category head is what makes zi2zi's generator keep the fonts apart: the generator
 is rewarded when its fakes are classified as the font it was asked for.
 """
@@ -45,6 +51,9 @@ class DiscriminatorConfig:
         norm: "batch" or "instance".
         num_strided: stride-2 convolutions (zi2zi uses 3); the map shrinks to
             ``ceil(image_size / 2 ** num_strided)``.
+        reduce_to_one_channel: one more 5x5 convolution, 8 ndf -> 1 channel (with a
+            bias), before the heads, as zi2zi's PyTorch ports do; the default is the
+            TensorFlow original, whose heads read all 8 ndf channels.
     """
 
     image_size: int = 256
@@ -53,11 +62,14 @@ class DiscriminatorConfig:
     ndf: int = 64
     norm: str = "batch"
     num_strided: int = 3
+    reduce_to_one_channel: bool = False
 
     def __post_init__(self):
         for name in ("image_size", "input_nc", "embedding_num", "ndf", "num_strided"):
             _check_positive_int(name, getattr(self, name))
         _check_choice("norm", self.norm, NORMS)
+        if not isinstance(self.reduce_to_one_channel, bool):
+            raise ValueError(f"reduce_to_one_channel={self.reduce_to_one_channel!r} is not accepted: use True or False")
         if self.image_size < 2 ** self.num_strided:
             raise ValueError(
                 f"image_size={self.image_size} is not accepted with num_strided={self.num_strided}: "
@@ -74,12 +86,18 @@ class DiscriminatorConfig:
 
     @property
     def feature_channels(self) -> int:
+        """Channels of the last 5x5 convolution's map before any reduction (8 ndf)."""
         return self.ndf * 8
+
+    @property
+    def head_channels(self) -> int:
+        """Channels of the map the heads read: 8 ndf, or 1 with ``reduce_to_one_channel``."""
+        return 1 if self.reduce_to_one_channel else self.feature_channels
 
     @property
     def features(self) -> int:
         """Length of the flattened features both heads read."""
-        return self.feature_channels * self.feature_size ** 2
+        return self.head_channels * self.feature_size ** 2
 
 
 class Discriminator(nn.Module):
@@ -90,9 +108,9 @@ class Discriminator(nn.Module):
     """
 
     def __init__(self, image_size: int = 256, input_nc: int = 2, embedding_num: int = 40, ndf: int = 64,
-                 norm: str = "batch", num_strided: int = 3):
+                 norm: str = "batch", num_strided: int = 3, reduce_to_one_channel: bool = False):
         super().__init__()
-        config = DiscriminatorConfig(image_size, input_nc, embedding_num, ndf, norm, num_strided)
+        config = DiscriminatorConfig(image_size, input_nc, embedding_num, ndf, norm, num_strided, reduce_to_one_channel)
         self.config = config
         norm_layer = _NORM_LAYERS[norm]
         use_bias = norm == "instance"
@@ -107,6 +125,8 @@ class Discriminator(nn.Module):
         # One more convolution at the final size, widening to 8 * ndf as zi2zi does.
         layers += [nn.Conv2d(channels, config.feature_channels, kernel_size=5, stride=1, padding=2, bias=use_bias),
                    norm_layer(config.feature_channels), nn.LeakyReLU(0.2)]
+        if reduce_to_one_channel:
+            layers.append(nn.Conv2d(config.feature_channels, 1, kernel_size=5, stride=1, padding=2))
         self.features = nn.Sequential(*layers)
         self.real_fake = nn.Linear(config.features, 1)
         self.category = nn.Linear(config.features, embedding_num)

@@ -29,15 +29,19 @@ import hashlib
 import json
 import os
 import struct
-import tempfile
-from dataclasses import asdict, dataclass, field
+import zipfile
+import zlib
+from collections import Counter
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import torch
 from fontTools.ttLib import TTCollection, TTFont, TTLibError
 from PIL import Image, ImageDraw, ImageFont
+
+from .files import write_atomically
 
 __all__ = [
     "DATA_DIR",
@@ -176,8 +180,30 @@ class FontInfo:
     sha256: str
 
     @classmethod
-    def from_dict(cls, values: dict) -> "FontInfo":
+    def from_dict(cls, values: dict, what: str = "a font") -> "FontInfo":
+        """A ``FontInfo`` from exactly its fields (``ValueError`` names what is missing, extra or mistyped)."""
+        if not isinstance(values, dict):
+            raise ValueError(f"{what} must be a JSON object, got {type(values).__name__} {values!r:.60}")
+        _check_keys(values, [item.name for item in fields(cls)], what)
+        for item in fields(cls):
+            kind = int if item.name == "face_index" else str
+            value = values[item.name]
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise ValueError(f"{what}: {item.name!r} must be {'an integer' if kind is int else 'a string'}, got {value!r}")
         return cls(**values)
+
+
+def _check_keys(values: dict, expected: Sequence[str], what: str) -> None:
+    """``ValueError`` naming the keys ``values`` lacks or has beyond ``expected``."""
+    missing = [key for key in expected if key not in values]
+    extra = [key for key in values if key not in expected]
+    problems = []
+    if missing:
+        problems.append("lacks " + ", ".join(map(repr, missing)))
+    if extra:
+        problems.append("has unexpected " + ", ".join(map(repr, extra)))
+    if problems:
+        raise ValueError(f"{what} {' and '.join(problems)} (expected exactly: {', '.join(map(repr, expected))})")
 
 
 def _open_ttfont(spec: FontSpec) -> TTFont:
@@ -431,6 +457,28 @@ class GlyphDataset:
             "em_fraction": self.settings.get("em_fraction"),
         }
 
+    def identity(self) -> dict:
+        """What a resumed run must find unchanged: characters, split, fonts, drawing settings, pixels.
+
+        Stricter than ``fingerprint``, which an evaluation set of other characters from
+        the same fonts shares; plain values only (a ``weights_only`` checkpoint holds them).
+        """
+        pixels = hashlib.sha256()
+        for images in (self.source, self.targets):
+            pixels.update(memoryview(np.ascontiguousarray(images)).cast("B"))
+
+        def font(info: FontInfo) -> dict:
+            return {"label": info.label, "face_index": info.face_index, "sha256": info.sha256}
+
+        return {
+            "characters": self.characters,
+            "held_out": np.flatnonzero(self.held_out).tolist(),
+            "source_font": font(self.source_font),
+            "target_fonts": [font(info) for info in self.target_fonts],
+            "rendering": {key: self.settings.get(key) for key in ("size", "em_fraction", "supersample")},
+            "pixels_sha256": pixels.hexdigest(),
+        }
+
     def save(self, path: str | os.PathLike) -> Path:
         """Write a compressed ``.npz`` (atomically: a temporary file, then a rename)."""
         path = Path(path)
@@ -454,49 +502,78 @@ class GlyphDataset:
 
     @classmethod
     def load(cls, path: str | os.PathLike | None = None) -> "GlyphDataset":
-        """Read a data file (default: the shipped ``data/glyphs_64.npz``)."""
+        """Read a data file (default: the shipped ``data/glyphs_64.npz``), checking all of it.
+
+        Any problem (not a file, empty, truncated, an array or a metadata field missing,
+        extra or of the wrong kind) raises ``ValueError`` naming the file.
+        """
         path = DEFAULT_DATA if path is None else Path(path)
+        where = f"data file {str(path)!r}"
+        if path.is_dir():
+            raise ValueError(f"{where} is a folder; give a .npz file made by: python -m zi2zi_lessons build-data ...")
+        if not path.exists():
+            raise ValueError(f"{where} does not exist (build one with: python -m zi2zi_lessons build-data ...)")
         if not path.is_file():
-            raise ValueError(f"data file {str(path)!r} does not exist (build one with: python -m zi2zi_lessons build-data ...)")
+            raise ValueError(f"{where} is not a regular file")
+        if path.stat().st_size == 0:
+            raise ValueError(f"{where} is empty (0 bytes), perhaps from an interrupted copy; rebuild it with build-data")
         try:
-            with np.load(path, allow_pickle=False) as archive:
-                arrays = {name: archive[name] for name in ("characters", "source", "targets", "held_out", "metadata")}
-        except (KeyError, ValueError, OSError) as error:
-            raise ValueError(f"{str(path)!r} is not a zi2zi-lessons glyph file: {error}") from None
-        metadata = json.loads(str(arrays["metadata"]))
-        if metadata.get("format") != FORMAT:
-            raise ValueError(f"{str(path)!r} has format {metadata.get('format')!r}, expected {FORMAT!r}")
+            loaded = np.load(path, allow_pickle=False)  # a .npz archive, or one array from a .npy file
+            if isinstance(loaded, np.lib.npyio.NpzFile):
+                with loaded as archive:
+                    names = dict.fromkeys(archive.files)
+                    arrays = {name: archive[name] for name in _ARRAYS if name in names}
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as error:
+            raise ValueError(f"{where} cannot be read (truncated, or not a .npz archive): {error}") from None
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise ValueError(f"{where} is not a zi2zi-lessons glyph file: it holds one array, not the archive build-data writes")
+        try:
+            _check_keys(names, _ARRAYS, "the archive")
+            return cls._from_arrays(arrays)
+        except ValueError as error:
+            raise ValueError(f"{where} is not a zi2zi-lessons glyph file: {error}") from None
+
+    @classmethod
+    def _from_arrays(cls, arrays: dict[str, np.ndarray]) -> "GlyphDataset":
+        metadata_array = arrays["metadata"]
+        if metadata_array.shape != () or metadata_array.dtype.kind != "U":
+            raise ValueError(f"'metadata' must be one JSON string, got a {metadata_array.dtype} array of shape {metadata_array.shape}")
+        try:
+            metadata = json.loads(str(metadata_array))
+        except json.JSONDecodeError as error:
+            raise ValueError(f"its metadata is not JSON ({error})") from None
+        if not isinstance(metadata, dict):
+            raise ValueError(f"its metadata must be a JSON object, got {type(metadata).__name__} {metadata!r:.60}")
+        _check_keys(metadata, ("format", "source_font", "target_fonts", "settings"), "its metadata")
+        if metadata["format"] != FORMAT:
+            raise ValueError(f"it has format {metadata['format']!r}, expected {FORMAT!r}")
+        if not isinstance(metadata["target_fonts"], list) or not metadata["target_fonts"]:
+            raise ValueError(f"its metadata's 'target_fonts' must be a non-empty list, got {metadata['target_fonts']!r:.60}")
+        if not isinstance(metadata["settings"], dict):
+            raise ValueError(f"its metadata's 'settings' must be an object, got {metadata['settings']!r:.60}")
+        source_font = FontInfo.from_dict(metadata["source_font"], "its metadata's 'source_font'")
+        target_fonts = tuple(FontInfo.from_dict(font, f"its metadata's 'target_fonts'[{font_id}]")
+                             for font_id, font in enumerate(metadata["target_fonts"]))
+
+        characters = arrays["characters"]
+        if characters.ndim != 1 or characters.dtype.kind != "U" or any(len(ch) != 1 for ch in characters.tolist()):
+            raise ValueError(f"'characters' must be a 1-D array of single characters, got {characters.dtype} {characters.shape}")
+        text = "".join(characters.tolist())
+        repeated = sorted(ch for ch, count in Counter(text).items() if count > 1)
+        if repeated:
+            raise ValueError(f"'characters' repeats {''.join(repeated[:10])!r}: every character must appear once")
         return cls(
-            characters="".join(arrays["characters"].tolist()),
+            characters=text,
             source=arrays["source"],
             targets=arrays["targets"],
             held_out=arrays["held_out"],
-            source_font=FontInfo.from_dict(metadata["source_font"]),
-            target_fonts=tuple(FontInfo.from_dict(font) for font in metadata["target_fonts"]),
+            source_font=source_font,
+            target_fonts=target_fonts,
             settings=metadata["settings"],
         )
 
 
-def write_atomically(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(temporary_path)``, then rename the temporary file to ``path``.
-
-    A reader never sees a half-written file, and a failed write leaves the old file
-    (if any) untouched. The temporary file sits next to ``path`` (a rename within
-    one folder is atomic) and keeps its suffix (numpy appends ``.npz`` otherwise).
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}")
-    os.close(handle)
-    try:
-        write(temporary)
-        umask = os.umask(0)  # mkstemp makes the file private; give it the permissions open() would
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+_ARRAYS = ("characters", "source", "targets", "held_out", "metadata")
 
 
 def load_glyphs(path: str | os.PathLike | None = None) -> GlyphDataset:

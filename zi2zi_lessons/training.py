@@ -40,7 +40,8 @@ import torch
 import torch.nn.functional as F
 
 from .discriminator import Discriminator
-from .glyphs import DATA_DIR, GlyphDataset, to_tensor, to_uint8, write_atomically
+from .files import write_atomically
+from .glyphs import DATA_DIR, GlyphDataset, to_tensor, to_uint8
 from .unet import GeneratorConfig, UNetGenerator
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "generate",
     "load_generator",
     "read_checkpoint",
+    "checkpoint_file",
     "CHECKPOINT_FORMAT",
     "REFERENCE_CHECKPOINTS",
     "LESSON_STEPS",
@@ -226,11 +228,22 @@ class TrainingConfig:
 
     @classmethod
     def from_dict(cls, values: dict) -> "TrainingConfig":
-        """The inverse of ``as_dict``; a field missing from ``values`` (a checkpoint older
-        than the field) takes the value runs had before the field existed."""
-        values = {**_BEFORE_THE_FIELD, **values}
+        """The inverse of ``as_dict``; ``ValueError`` names a key that is missing or unknown.
+
+        A checkpoint older than one of the recipe's fields (``_BEFORE_THE_FIELD``) lacks it:
+        it gets the value runs had before the field existed, which is what it was trained with.
+        """
+        values = {**_BEFORE_THE_FIELD, **values} if isinstance(values, dict) else values
+        _check_keys(values, _field_names(cls), "its config")
+        _check_keys(values["generator"], _field_names(GeneratorConfig), "its config['generator']")
+        _check_keys(values["weights"], _field_names(LossWeights), "its config['weights']")
+        values = dict(values)
         generator = dict(values.pop("generator"))
+        if not isinstance(generator["attention_levels"], (list, tuple)):
+            raise ValueError(f"its config['generator']['attention_levels'] must be a list, got {generator['attention_levels']!r}")
         generator["attention_levels"] = tuple(generator["attention_levels"])
+        if isinstance(generator["level_skips"], list):
+            generator["level_skips"] = tuple(tuple(pair) if isinstance(pair, list) else pair for pair in generator["level_skips"])
         return cls(generator=GeneratorConfig(**generator), weights=LossWeights(**values.pop("weights")), **values)
 
 
@@ -242,19 +255,136 @@ def zi2zi_recipe(**overrides) -> TrainingConfig:
     return TrainingConfig(**settings)
 
 
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(item.name for item in fields(kind))
+
+
+def _check_keys(values, expected: tuple[str, ...], what: str) -> None:
+    """``ValueError`` unless ``values`` is a dict with exactly the keys ``expected``."""
+    if not isinstance(values, dict):
+        raise ValueError(f"{what} must be a dict, got {type(values).__name__}")
+    unknown = [key for key in values if key not in expected]
+    missing = [key for key in expected if key not in values]
+    if unknown:
+        raise ValueError(f"{what} has unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(expected)})")
+    if missing:
+        raise ValueError(f"{what} lacks {', '.join(map(repr, missing))} (written by another version of zi2zi-lessons?)")
+
+
 # ------------------------------------------------------------------ checkpoints
-def read_checkpoint(path: str | os.PathLike) -> dict:
-    """Load a checkpoint with ``weights_only=True`` and check that it is one of ours."""
+# What every checkpoint holds, and what a resumable one adds (``Trainer.save``).
+CHECKPOINT_ENTRIES = ("format", "config", "data", "step", "history", "generator", "resumable")
+RESUMABLE_ENTRIES = ("discriminator", "optimizer_g", "optimizer_d", "torch_rng_state", "training_data", "world_size")
+
+
+def checkpoint_file(path: str | os.PathLike) -> Path:
+    """``path`` if it is a non-empty file, else ``ValueError`` saying what it is instead (cheap: nothing is read)."""
     path = Path(path)
+    where = f"checkpoint {str(path)!r}"
+    if path.is_dir():
+        raise ValueError(f"{where} is a folder, not a checkpoint file")
+    if not path.exists():
+        raise ValueError(f"{where} does not exist")
     if not path.is_file():
-        raise ValueError(f"checkpoint {str(path)!r} does not exist")
+        raise ValueError(f"{where} is not a regular file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{where} is empty (0 bytes)")
+    return path
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """Load a checkpoint with ``weights_only=True`` and check that it is a whole one of ours.
+
+    Every problem (not a file, empty, truncated, not ours, an entry missing, unknown or
+    of the wrong kind, a configuration that cannot be built) raises ``ValueError``
+    naming the file. Whether the weights fit the configuration is checked when they
+    are loaded (``load_generator``, ``Trainer.load``).
+    """
+    path = checkpoint_file(path)
+    where = f"checkpoint {str(path)!r}"
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises several types for a file that is not a checkpoint
-        raise ValueError(f"cannot read checkpoint {str(path)!r}: {type(error).__name__}: {error}") from None
+        raise ValueError(f"cannot read {where} (truncated, or not a checkpoint): {type(error).__name__}: {error}") from None
     if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{str(path)!r} is not a zi2zi-lessons checkpoint (format {CHECKPOINT_FORMAT!r})")
+    try:
+        _check_entries(payload)
+    except ValueError as error:
+        raise ValueError(f"{where}: {error}") from None
     return payload
+
+
+def _check_entries(payload: dict) -> None:
+    resumable = payload.get("resumable")
+    if not isinstance(resumable, bool):
+        raise ValueError(f"its 'resumable' must be True or False, got {resumable!r}")
+    required = CHECKPOINT_ENTRIES + (RESUMABLE_ENTRIES if resumable else ())
+    allowed = CHECKPOINT_ENTRIES + RESUMABLE_ENTRIES
+    missing = [key for key in required if key not in payload]
+    unknown = [key for key in payload if key not in allowed]
+    if missing:
+        kind = "a resumable checkpoint" if resumable else "a checkpoint"
+        raise ValueError(f"it lacks {', '.join(map(repr, missing))}, which {kind} holds (damaged, or written by another version)")
+    if unknown:
+        raise ValueError(f"it holds unknown entries {', '.join(map(repr, unknown))}")
+    step = payload["step"]
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"its step must be an integer >= 0, got {step!r}")
+    history = payload["history"]
+    if not isinstance(history, dict) or not all(isinstance(values, list) for values in history.values()):
+        raise ValueError("its history must be a dict of lists")
+    lengths = {key: len(values) for key, values in history.items() if len(values) != step}
+    if lengths:
+        raise ValueError(f"its history does not cover its {step} steps (lengths {lengths})")
+    for key in ("generator",) + (("discriminator",) if resumable else ()):
+        state = payload[key]
+        if not isinstance(state, dict) or not all(isinstance(t, torch.Tensor) for t in state.values()):
+            raise ValueError(f"its {key!r} must be a state dict (names -> tensors)")
+    if "world_size" in payload:
+        size = payload["world_size"]
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ValueError(f"its world_size must be a positive integer, got {size!r}")
+    if not isinstance(payload["data"], dict):
+        raise ValueError("its 'data' must be a dict")
+    if "training_data" in payload:
+        _check_keys(payload["training_data"], IDENTITY_KEYS, "its 'training_data'")
+    TrainingConfig.from_dict(payload["config"])  # raises ValueError if it cannot be built
+
+
+IDENTITY_KEYS = ("characters", "held_out", "source_font", "target_fonts", "rendering", "pixels_sha256")
+
+
+def _load_weights(module: torch.nn.Module, state: dict, where: str, what: str) -> None:
+    """``module.load_state_dict(state)``; ``ValueError`` if the weights do not fit the module's configuration."""
+    expected = module.state_dict()
+    missing = [name for name in expected if name not in state]
+    unexpected = [name for name in state if name not in expected]
+    reshaped = [name for name in expected if name in state and state[name].shape != expected[name].shape]
+    problems = []
+    if reshaped:
+        first = reshaped[0]
+        problems.append(f"{len(reshaped)} of {len(expected)} tensors have another shape (first: {first} is "
+                        f"{tuple(state[first].shape)} in the file, {tuple(expected[first].shape)} for the config)")
+    for kind, names in (("missing", missing), ("unexpected", unexpected)):
+        if names:
+            problems.append(f"{len(names)} {kind} (first: {names[0]})")
+    if problems:
+        raise ValueError(f"{where}: its {what} weights do not match its config: " + "; ".join(problems))
+    module.load_state_dict(state)
+
+
+def _load_optimizer(optimizer: torch.optim.Optimizer, state: dict, where: str, what: str) -> None:
+    """``optimizer.load_state_dict(state)`` after checking that every moment has its parameter's shape."""
+    try:
+        optimizer.load_state_dict(state)
+    except (ValueError, KeyError, TypeError, RuntimeError) as error:
+        raise ValueError(f"{where}: its {what} does not match its config ({error})") from None
+    for number, parameter in enumerate(p for group in optimizer.param_groups for p in group["params"]):
+        for name, moment in optimizer.state.get(parameter, {}).items():
+            if isinstance(moment, torch.Tensor) and moment.dim() > 0 and moment.shape != parameter.shape:
+                raise ValueError(f"{where}: its {what} holds {name} of shape {tuple(moment.shape)} for parameter "
+                                 f"{number} of shape {tuple(parameter.shape)}: it does not match its config")
 
 
 def load_generator(path: str | os.PathLike) -> tuple[UNetGenerator, dict]:
@@ -262,7 +392,7 @@ def load_generator(path: str | os.PathLike) -> tuple[UNetGenerator, dict]:
     payload = read_checkpoint(path)
     config = TrainingConfig.from_dict(payload["config"])
     generator = UNetGenerator.from_config(config.generator)
-    generator.load_state_dict(payload["generator"])
+    _load_weights(generator, payload["generator"], f"checkpoint {str(path)!r}", "generator")
     generator.eval()
     return generator, payload
 
@@ -272,6 +402,28 @@ def _check_compatible(data: dict, dataset: GlyphDataset, what: str) -> None:
     differences = [f"{key}: {data.get(key)!r} vs {mine[key]!r}" for key in mine if data.get(key) != mine[key]]
     if differences:
         raise ValueError(f"{what} was trained on other data than this data set (" + "; ".join(differences) + ")")
+
+
+def _check_same_training_data(saved: dict, dataset: GlyphDataset, what: str) -> None:
+    """``ValueError`` naming how ``dataset`` differs from the data a run was trained on (``GlyphDataset.identity``)."""
+    mine = dataset.identity()
+    differences = []
+    if saved["characters"] != mine["characters"]:
+        old, new = saved["characters"], mine["characters"]
+        position = next((i for i, (a, b) in enumerate(zip(old, new)) if a != b), min(len(old), len(new)))
+        differences.append(f"characters: {len(old):,} in the run, {len(new):,} here, first different at position "
+                           f"{position} ({old[position:position + 1]!r} vs {new[position:position + 1]!r})")
+    elif saved["held_out"] != mine["held_out"]:
+        differences.append(f"the held-out split: {len(saved['held_out']):,} held-out characters in the run, "
+                           f"{len(mine['held_out']):,} here, not the same ones")
+    for key in ("source_font", "target_fonts", "rendering"):
+        if saved[key] != mine[key]:
+            differences.append(f"{key}: {saved[key]!r} in the run, {mine[key]!r} here")
+    if not differences and saved["pixels_sha256"] != mine["pixels_sha256"]:
+        differences.append("the glyph images (same characters, fonts and settings: drawn by another Pillow or FreeType?)")
+    if differences:
+        raise ValueError(f"{what} was trained on other data than this data set; it differs in " + "; ".join(differences)
+                         + ". Resume on the data the run started with, or start a new run.")
 
 
 # ------------------------------------------------------------------ training
@@ -390,8 +542,17 @@ class Trainer:
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=config.learning_rate, betas=betas)
         self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.learning_rate, betas=betas)
         self.step = 0
+        self.world_size = 1  # processes that share each batch (distributed training sets it)
         self.history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
         self.seconds = 0.0  # time spent in train_step, summed (not restored: machine-dependent)
+        self._data_identity = None
+
+    @property
+    def data_identity(self) -> dict:
+        """``dataset.identity()``, computed once (it hashes every glyph)."""
+        if self._data_identity is None:
+            self._data_identity = self.dataset.identity()
+        return self._data_identity
 
     # -- data order: a pure function of (seed, step)
     @property
@@ -555,6 +716,8 @@ class Trainer:
             "history": {key: list(values) for key, values in self.history.items()},
             "generator": generator,
             "resumable": training_state,
+            "training_data": self.data_identity,
+            "world_size": self.world_size,
         }
         if training_state:
             payload.update(
@@ -570,15 +733,23 @@ class Trainer:
     def load(cls, path: str | os.PathLike, dataset: GlyphDataset) -> "Trainer":
         """Continue the run saved at ``path`` on ``dataset`` (the same data it was trained on)."""
         payload = read_checkpoint(path)
+        where = f"checkpoint {str(path)!r}"
         if not payload["resumable"]:
-            raise ValueError(f"checkpoint {str(path)!r} holds only the generator (saved with training_state=False): it cannot be resumed")
-        _check_compatible(payload["data"], dataset, f"checkpoint {str(path)!r}")
+            raise ValueError(f"{where} holds only the generator (saved with training_state=False): it cannot be resumed")
+        if sorted(payload["history"]) != sorted(HISTORY_KEYS):
+            raise ValueError(f"{where}: its history records {sorted(payload['history'])}, this version records "
+                             f"{list(HISTORY_KEYS)}: it was written by another version of zi2zi-lessons")
+        _check_same_training_data(payload["training_data"], dataset, where)
         trainer = cls(dataset, TrainingConfig.from_dict(payload["config"]))
-        trainer.generator.load_state_dict(payload["generator"])
-        trainer.discriminator.load_state_dict(payload["discriminator"])
-        trainer.optimizer_g.load_state_dict(payload["optimizer_g"])
-        trainer.optimizer_d.load_state_dict(payload["optimizer_d"])
-        torch.set_rng_state(payload["torch_rng_state"])
+        _load_weights(trainer.generator, payload["generator"], where, "generator")
+        _load_weights(trainer.discriminator, payload["discriminator"], where, "discriminator")
+        _load_optimizer(trainer.optimizer_g, payload["optimizer_g"], where, "optimizer_g")
+        _load_optimizer(trainer.optimizer_d, payload["optimizer_d"], where, "optimizer_d")
+        rng_state = payload["torch_rng_state"]
+        if not (isinstance(rng_state, torch.Tensor) and rng_state.dtype == torch.uint8
+                and rng_state.shape == torch.get_rng_state().shape):
+            raise ValueError(f"{where}: its torch_rng_state is not a random-generator state")
+        torch.set_rng_state(rng_state)
         trainer.step = payload["step"]
         trainer.history = {key: list(values) for key, values in payload["history"].items()}
         return trainer

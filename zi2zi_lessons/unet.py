@@ -22,6 +22,8 @@ from .attention import SelfAttention
 
 __all__ = [
     "SKIP_MODES",
+    "UPSTREAM_SKIP_MODES",
+    "ACCEPTED_SKIP_MODES",
     "UPSAMPLE_MODES",
     "NORMS",
     "GeneratorConfig",
@@ -32,6 +34,11 @@ __all__ = [
 ]
 
 SKIP_MODES = ("concat", "add", "none")
+#: Joins that only exist to reproduce upstream code (``upstream.py``): "add_activated"
+#: adds ``LeakyReLU(0.2)(x)`` instead of ``x``, which is what the max32002 fork's add
+#: skip computes (its down path's in-place LeakyReLU overwrites ``x`` before the join).
+UPSTREAM_SKIP_MODES = ("add_activated",)
+ACCEPTED_SKIP_MODES = SKIP_MODES + UPSTREAM_SKIP_MODES
 UPSAMPLE_MODES = ("transpose", "pixelshuffle")
 NORMS = ("batch", "instance")
 _NORM_LAYERS = {"batch": nn.BatchNorm2d, "instance": nn.InstanceNorm2d}
@@ -117,7 +124,10 @@ class UnetSkipConnectionBlock(nn.Module):
                                        instead of a child)
 
     ``join`` is ``cat([x, up])`` ("concat"), ``x + up`` ("add") or ``up`` alone
-    ("none"); the outermost block returns ``up`` (the image, after Tanh).
+    ("none"); the outermost block returns ``up`` (the image, after Tanh). A fourth
+    join reproduces the max32002 zi2zi fork: "add_activated" is
+    ``LeakyReLU(0.2)(x) + up``, because there the down path's in-place LeakyReLU
+    overwrites ``x`` before the skip reads it (``upstream.py``).
 
     Args:
         outer_channels: channels of the map this block hands back before the join
@@ -135,9 +145,11 @@ class UnetSkipConnectionBlock(nn.Module):
             except the outermost up-convolution, which always has one.
         upsample: "transpose" (ConvTranspose2d k4 s2 p1) or "pixelshuffle"
             (Conv2d k3 s1 p1 to four times the channels, then PixelShuffle(2)).
-        skip: "concat", "add" or "none"; ``None`` means "concat", or "none" for the
-            outermost block.
+        skip: "concat", "add", "none" or "add_activated"; ``None`` means "concat",
+            or "none" for the outermost block.
         attention: put ``SelfAttention`` on the encoded map.
+        scaled_attention: that attention divides its energy by ``sqrt(C // 8)`` (the
+            max32002 fork's attention); the default is SAGAN's unscaled energy.
         use_dropout: Dropout(0.5) after the up path (middle blocks only, as zi2zi).
 
     ``forward(x, style)`` returns ``(out, bottleneck)``: the joined output and the
@@ -158,6 +170,7 @@ class UnetSkipConnectionBlock(nn.Module):
         skip: str | None = None,
         attention: bool = False,
         use_dropout: bool = False,
+        scaled_attention: bool = False,
     ):
         super().__init__()
         input_channels = outer_channels if input_channels is None else input_channels
@@ -171,15 +184,15 @@ class UnetSkipConnectionBlock(nn.Module):
             _check_positive_int("embedding_dim", embedding_dim)
         if skip is None:
             skip = "none" if outermost else "concat"
-        _check_choice("skip", skip, SKIP_MODES)
+        _check_choice("skip", skip, ACCEPTED_SKIP_MODES)
         if outermost and skip != "none":
             raise ValueError(
                 f"skip={skip!r} is not accepted for the outermost block: its up path is the "
                 f"output image and there is nothing to join it with; use skip='none' (or None)"
             )
-        if skip == "add" and input_channels != outer_channels:
+        if skip in ("add", "add_activated") and input_channels != outer_channels:
             raise ValueError(
-                f"skip='add' needs input_channels == outer_channels to add x to the up path, "
+                f"skip={skip!r} needs input_channels == outer_channels to add x to the up path, "
                 f"got input_channels={input_channels}, outer_channels={outer_channels}"
             )
         if use_dropout and (outermost or innermost):
@@ -212,7 +225,7 @@ class UnetSkipConnectionBlock(nn.Module):
             down = [nn.LeakyReLU(0.2), down_conv, norm_layer(inner_channels)]
         self.down = nn.Sequential(*down)
 
-        self.attention = SelfAttention(inner_channels) if attention else None
+        self.attention = SelfAttention(inner_channels, scaled=scaled_attention) if attention else None
         self.submodule = submodule
 
         # The rule: take what the child hands back (at the bottom: the encoded map
@@ -262,6 +275,10 @@ class UnetSkipConnectionBlock(nn.Module):
             )
         if self.skip == "concat":
             return torch.cat([x, up], dim=1)
+        if self.skip == "add_activated":
+            # The down path starts with this LeakyReLU; upstream runs it in place, so
+            # its skip reads the activated x.
+            return self.down[0](x) + up
         return x + up
 
     def forward(self, x: torch.Tensor, style: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -335,6 +352,7 @@ class GeneratorConfig:
     skip_under_attention: str | None = None
     use_dropout: bool = False
     level_skips: tuple[tuple[int, str], ...] = field(default=())
+    scaled_attention: bool = False
 
     def __post_init__(self):
         for name in ("input_nc", "output_nc", "ngf", "embedding_num", "embedding_dim"):
@@ -346,10 +364,11 @@ class GeneratorConfig:
             )
         _check_choice("norm", self.norm, NORMS)
         _check_choice("upsample", self.upsample, UPSAMPLE_MODES)
-        _check_choice("skip", self.skip, SKIP_MODES)
-        _check_choice("skip_under_attention", self.skip_under_attention, (None, *SKIP_MODES))
-        if not isinstance(self.use_dropout, bool):
-            raise ValueError(f"use_dropout={self.use_dropout!r} is not accepted: use True or False")
+        _check_choice("skip", self.skip, ACCEPTED_SKIP_MODES)
+        _check_choice("skip_under_attention", self.skip_under_attention, (None, *ACCEPTED_SKIP_MODES))
+        for name in ("use_dropout", "scaled_attention"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}={getattr(self, name)!r} is not accepted: use True or False")
 
         levels = self.attention_levels
         if isinstance(levels, (int, str)) or levels is None:
@@ -395,7 +414,7 @@ class GeneratorConfig:
                 )
             if level in modes and modes[level] != mode:
                 raise ValueError(f"level_skips={given!r} is not accepted: level {level} is given twice")
-            _check_choice(f"level_skips[{level}]", mode, SKIP_MODES)
+            _check_choice(f"level_skips[{level}]", mode, ACCEPTED_SKIP_MODES)
             modes[level] = mode
         return tuple(sorted(modes.items()))
 
@@ -469,6 +488,12 @@ class UNetGenerator(nn.Module):
         use_dropout: Dropout(0.5) on the middle 8 * ngf levels.
         level_skips: skip modes of single levels, e.g. ``{7: "none", 8: "none"}``;
             they win over ``skip_under_attention`` and ``skip`` (levels 2..num_downs).
+        scaled_attention: the attention blocks divide their energy by ``sqrt(C // 8)``,
+            as the max32002 fork's do; the default is SAGAN's unscaled energy.
+
+    Two settings exist only to reproduce upstream zi2zi-pytorch code exactly
+    (``upstream.py`` reads them off a checkpoint): ``scaled_attention=True`` and the
+    skip mode "add_activated" (the fork's add skip, ``LeakyReLU(0.2)(x) + up``).
 
     ``generator(images, labels)`` returns generated images; labels are integer font ids.
     """
@@ -488,6 +513,7 @@ class UNetGenerator(nn.Module):
         skip_under_attention: str | None = None,
         use_dropout: bool = False,
         level_skips=(),
+        scaled_attention: bool = False,
     ):
         super().__init__()
         config = GeneratorConfig(
@@ -504,6 +530,7 @@ class UNetGenerator(nn.Module):
             skip_under_attention=skip_under_attention,
             use_dropout=use_dropout,
             level_skips=level_skips,
+            scaled_attention=scaled_attention,
         )
         self.config = config
         block = None
@@ -522,6 +549,7 @@ class UNetGenerator(nn.Module):
                 skip=config.level_skip(level),
                 attention=level in config.attention_levels,
                 use_dropout=config.level_has_dropout(level),
+                scaled_attention=config.scaled_attention,
             )
         self.model = block
         self.embedder = nn.Embedding(config.embedding_num, config.embedding_dim)
@@ -585,3 +613,12 @@ class UNetGenerator(nn.Module):
         """The bottleneck map of ``images`` (no style needed): zi2zi's constant loss uses it."""
         self.check_inputs(images)
         return self.model.encode(images)
+
+    def encoded_maps(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Every level's encoded map (after its attention), level 1 first; the last is ``encode``'s."""
+        self.check_inputs(images)
+        maps, x = [], images
+        for block in self.blocks():
+            x = block._encode_here(x)
+            maps.append(x)
+        return tuple(maps)
