@@ -30,14 +30,10 @@ OUTPUT = Path(__file__).resolve().parent / "recipe_choices.json"
 VARIANTS = {
     "zi2zi": ("zi2zi's recipe exactly: L1 weight 100, enlarge-and-crop augmentation up to 20%",
               {"weights": {"l1": 100.0}, "augment": 0.2}),
-    "l1 300": ("L1 weight 300, no augmentation", {"weights": {"l1": 300.0}}),
-    "l1 100": ("L1 weight 100 (zi2zi's), no augmentation", {"weights": {"l1": 100.0}}),
-    "l1 1000": ("L1 weight 1000, no augmentation", {"weights": {"l1": 1000.0}}),
     "l1 300, augment": ("L1 weight 300, zi2zi's augmentation", {"weights": {"l1": 300.0}, "augment": 0.2}),
-    "l1 300, torch init": ("L1 weight 300, torch's default initialisation instead of N(0, 0.02)",
-                           {"weights": {"l1": 300.0}, "init": "pytorch"}),
-    "l1 300, halve lr every 400": ("L1 weight 300, learning rate halved every 400 steps (floor 0.0002)",
-                                   {"weights": {"l1": 300.0}, "lr_halve_every": 400}),
+    "l1 300": ("L1 weight 300, no augmentation", {"weights": {"l1": 300.0}}),
+    "l1 1000": ("L1 weight 1000, no augmentation (the lesson's recipe)", {"weights": {"l1": 1000.0}}),
+    "l1 3000": ("L1 weight 3000, no augmentation", {"weights": {"l1": 3000.0}}),
 }
 
 

@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=_positive_int, metavar="N", help="rewrite the checkpoint every N steps")
     train.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's choice)")
     model = train.add_argument_group("generator and discriminator (not with --resume)")
-    from .training import ARCHITECTURES
+    from .training import ARCHITECTURES, TrainingConfig
 
     model.add_argument("--architecture", choices=sorted(ARCHITECTURES), help="default classic")
     model.add_argument("--ngf", type=_positive_int, help="generator width (default 16)")
@@ -317,7 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--batch-size", type=_positive_int, help="default 16")
     optim.add_argument("--learning-rate", type=_learning_rate, help="default 0.001")
     optim.add_argument("--seed", type=_non_negative_int, help="default 0")
-    optim.add_argument("--l1-weight", type=_non_negative_float, help="default 300 (zi2zi: 100)")
+    optim.add_argument("--l1-weight", type=_non_negative_float, help=f"default {TrainingConfig().weights.l1:g} (zi2zi: 100)")
     optim.add_argument("--adversarial-weight", type=_non_negative_float, help="default 1")
     optim.add_argument("--category-weight", type=_non_negative_float, help="default 1")
     optim.add_argument("--constant-weight", type=_non_negative_float, help="default 15")
