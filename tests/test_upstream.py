@@ -399,6 +399,15 @@ def test_inspect_an_upstream_generator(capsys):
     assert "+0.3500" in out and "-0.2500" in out and "total      174,456      6,522  429,572     610,646" in out
 
 
+def test_checkpoints_written_before_scaled_attention_existed_still_load():
+    from zi2zi_lessons import training
+
+    payload = torch.load(training.REFERENCE_CHECKPOINTS["attention"], weights_only=True)
+    assert "scaled_attention" not in payload["config"]["generator"]
+    generator, _ = training.load_generator(training.REFERENCE_CHECKPOINTS["attention"])
+    assert generator.config.attention_levels and not generator.config.scaled_attention
+
+
 def test_inspect_a_discriminator_and_a_lessons_checkpoint(capsys):
     code, out, _ = run(capsys, "inspect", str(discriminator_file("euphoria_classic")))
     assert code == 0 and "upstream discriminator" in out and "features.11  Conv2d       64 -> 1, 5x5 stride 1" in out

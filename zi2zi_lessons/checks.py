@@ -641,3 +641,163 @@ def check_category_loss(category_loss) -> bool:
     return fail(f"got {value.item():.4g}, expected {right.item():.4g} = mean over batch and fonts of "
                 "binary_cross_entropy_with_logits(logits, one_hot(labels))")
 
+
+# ---------------------------------------------------------------- lesson 07: real zi2zi checkpoints
+# Imported here so that this lesson's section stays in one place.
+from . import upstream as _upstream  # noqa: E402
+from .surgery import remove_skips as _remove_skips  # noqa: E402
+
+
+def _not_written(answer) -> bool:
+    return answer is None or answer is Ellipsis
+
+
+def _upstream_skip_cases() -> list[tuple[str, dict, GeneratorConfig]]:
+    """(name, upstream-layout state_dict, its configuration): both fixtures, and two
+    generators whose levels mix concatenated and added skips (transposed and PixelShuffle)."""
+    cases = []
+    for folder in ("euphoria_classic", "max32002_fork"):
+        state = _upstream.read_state_dict(_upstream.EXAMPLE_CHECKPOINTS / folder / "100_net_G.pth")
+        cases.append((f"the {folder} checkpoint", state, _upstream.generator_config(state)))
+    for upsample in ("transpose", "pixelshuffle"):
+        model = UNetGenerator(num_downs=6, ngf=8, embedding_num=3, embedding_dim=8, upsample=upsample,
+                              level_skips={3: "add_activated", 5: "add_activated"})
+        state = _upstream.generator_state_dict(model)
+        cases.append((f"a mixed {upsample} generator", state, model.config))
+    return cases
+
+
+def check_skip_reader(skip_of_level) -> bool:
+    """Lesson 07: ``skip_of_level(state_dict, level) -> "concat" | "add"`` for upstream files.
+
+    Tried on every level (2..num_downs) of four upstream-layout state_dicts: the two
+    fixtures and two generators that mix both skips, with each kind of up-convolution.
+    """
+    for name, state, config in _upstream_skip_cases():
+        for level in range(2, config.num_downs + 1):
+            expected = "concat" if config.level_skip(level) == "concat" else "add"
+            try:
+                answer = skip_of_level(state, level)
+            except NotImplementedError:
+                return fail("not written yet: skip_of_level raises NotImplementedError")
+            except Exception as error:  # the learner's code: a verdict, never a crash
+                return fail(f"skip_of_level(state_dict, {level}) raised {type(error).__name__}: {error} (on {name})")
+            if _not_written(answer):
+                return fail("not written yet: skip_of_level returns None")
+            if answer == "add_activated":
+                answer = "add"
+            if answer != expected:
+                key = "model." + "submodule." * (level - 2) + "up.1.weight"
+                shape = tuple(state[key].shape)
+                transposed = shape[2:] == (4, 4)
+                reads = shape[0] if transposed else shape[1]
+                width = config.level_channels(level)[2]
+                return fail(
+                    f"level {level} of {name} {'concatenates' if expected == 'concat' else 'adds'}, you said {answer!r}. "
+                    f"Its skip shows in its PARENT's up-convolution {key} {shape}: a "
+                    f"{'ConvTranspose2d stores (in, out, k, k)' if transposed else 'Conv2d stores (out, in, k, k)'}, "
+                    f"so it reads {reads} channels, and level {level} hands back {width} (its up path) "
+                    f"{'plus' if expected == 'concat' else 'without'} its input x ({width})"
+                )
+    print(f"✓ right on every level of all {len(_upstream_skip_cases())} state_dicts: a level concatenates "
+          f"when its parent's up-convolution reads twice the level's width")
+    return True
+
+
+def surgery_parameter_change_reference() -> tuple[int, list[tuple[int, int]]]:
+    """Lesson 07: removing the skips of levels 3 and 4 from the classic fixture:
+    ``(total change, [(parent level, change), ...])``, measured with ``remove_skips``."""
+    model = _upstream.load_generator(_upstream.EXAMPLE_CHECKPOINTS / "euphoria_classic" / "100_net_G.pth")
+    surgered, report = _remove_skips(model, (3, 4))
+    parts = []
+    for item in report:
+        parent = list(model.blocks())[item.parent - 1].up_conv
+        kernel = parent.kernel_size[0] * parent.kernel_size[1]
+        parts.append((item.parent, -(item.up_in_before - item.up_in_after) * parent.out_channels * kernel))
+    measured = count_parameters(surgered) - count_parameters(model)
+    if measured != sum(change for _, change in parts):
+        raise AssertionError(f"the surgery changed {measured:+,} parameters, the up-convolutions account for {sum(c for _, c in parts):+,}")
+    return measured, parts
+
+
+def check_surgery_parameter_change(answer) -> bool:
+    """Lesson 07: the change in parameters when the classic fixture loses the skips of levels 3 and 4."""
+    measured, parts = surgery_parameter_change_reference()
+    if _not_written(answer):
+        return fail("not written yet: give the change as an integer (negative for fewer parameters)")
+    if isinstance(answer, bool) or not isinstance(answer, int):
+        return fail(f"give the change as an integer number of parameters, got {answer!r}")
+    if answer == measured:
+        detail = " + ".join(f"{change:,} at level {parent}" for parent, change in parts)
+        print(f"✓ {measured:+,} parameters ({detail}): the dropped input channels of the parents' 4x4 transposed convolutions")
+        return True
+    if answer == -measured:
+        return fail("right size, wrong sign: the surgery removes weights, so the change is negative")
+    for parent, change in parts:
+        if answer == change:
+            return fail(f"that is only level {parent}'s up-convolution; each removed skip narrows its own parent")
+    if answer * 16 == measured * 9:
+        return fail("that counts 3x3 kernels: the classic port upsamples with 4x4 transposed convolutions (16 weights per channel pair)")
+    return fail(f"{answer:+,} is not it: for each removed skip, its parent's up-convolution loses the skip's channels "
+                f"x its output channels x 16 weights")
+
+
+def check_drop_skip_channels(drop_skip_channels) -> bool:
+    """Lesson 07: ``drop_skip_channels(weight, skip_channels, transposed) -> weight`` cuts a
+    parent's up-convolution weight for a removed concatenated skip.
+
+    Tried on the classic fixture (4x4 transposed convolutions) and on a concatenating
+    PixelShuffle generator, removing the skips of levels 3 and 4: the surgered model built
+    with your weights must give ``remove_skips``'s output, and the same gradients.
+    """
+    torch.manual_seed(0)
+    classic = _upstream.load_generator(_upstream.EXAMPLE_CHECKPOINTS / "euphoria_classic" / "100_net_G.pth")
+    pixelshuffle = UNetGenerator(num_downs=6, ngf=8, embedding_num=6, embedding_dim=16, upsample="pixelshuffle").eval()
+    images, labels = torch.rand(2, 1, 64, 64) * 2 - 1, torch.tensor([1, 4])
+    for name, model in (("the classic checkpoint", classic), ("a PixelShuffle generator", pixelshuffle)):
+        reference, report = _remove_skips(model, (3, 4))
+        state = reference.state_dict()
+        for item in report:
+            key = "model." + "submodule." * (item.parent - 1) + "up.1.weight"
+            original = model.state_dict()[key]
+            transposed = isinstance(list(model.blocks())[item.parent - 1].up_conv, nn.ConvTranspose2d)
+            try:
+                answer = drop_skip_channels(original.clone(), item.dropped[1], transposed)
+            except NotImplementedError:
+                return fail("not written yet: drop_skip_channels raises NotImplementedError")
+            except Exception as error:
+                return fail(f"drop_skip_channels raised {type(error).__name__}: {error} (level {item.parent}'s up-convolution of {name})")
+            if _not_written(answer):
+                return fail("not written yet: drop_skip_channels returns None")
+            if not isinstance(answer, torch.Tensor):
+                return fail(f"return a tensor, got {type(answer).__name__}")
+            expected = state[key]
+            if tuple(answer.shape) != tuple(expected.shape):
+                layout = "(in, out, k, k)" if transposed else "(out, in, k, k)"
+                return fail(f"level {item.parent}'s up-convolution of {name}: shape {tuple(answer.shape)}, expected "
+                            f"{tuple(expected.shape)} from {tuple(original.shape)}: a "
+                            f"{'ConvTranspose2d' if transposed else 'Conv2d'} stores {layout}; cut the input axis")
+            if not torch.equal(answer, expected):
+                axis = 0 if transposed else 1
+                kept_skip = original.narrow(axis, 0, original.shape[axis] - item.dropped[1])
+                if torch.equal(answer, kept_skip):
+                    return fail("you kept the skip's channels and cut the up path's: cat([x, up]) puts x FIRST")
+                return fail(f"level {item.parent}'s up-convolution of {name}: right shape, other values than the "
+                            f"input channels {item.dropped[1]} and up")
+            state[key] = answer
+        # Forward and backward with the learner's weights, against the package's surgery.
+        yours = UNetGenerator.from_config(reference.config).eval()
+        yours.load_state_dict(state)
+        outputs = []
+        for network in (reference, yours):
+            network.zero_grad()
+            out = network(images, labels)
+            out.square().mean().backward()
+            outputs.append((out.detach(), [p.grad.clone() for p in network.parameters()]))
+        (out_ref, grads_ref), (out_yours, grads_yours) = outputs
+        if not torch.allclose(out_yours, out_ref, atol=1e-6) or not all(
+                torch.allclose(a, b, atol=1e-6) for a, b in zip(grads_yours, grads_ref)):
+            return fail(f"{name}: the surgered model with your weights computes something else than remove_skips")
+    print("✓ right for transposed (in, out, k, k) and PixelShuffle (out, in, k, k) up-convolutions: "
+          "forward and backward equal remove_skips")
+    return True

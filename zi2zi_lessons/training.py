@@ -239,6 +239,9 @@ class TrainingConfig:
         """
         values = {**_BEFORE_THE_FIELD, **values} if isinstance(values, dict) else values
         _check_keys(values, _field_names(cls), "its config")
+        if isinstance(values["generator"], dict):
+            # scaled_attention came later (upstream.py); checkpoints without it computed SAGAN's unscaled attention.
+            values = {**values, "generator": {"scaled_attention": False, **values["generator"]}}
         _check_keys(values["generator"], _field_names(GeneratorConfig), "its config['generator']")
         _check_keys(values["weights"], _field_names(LossWeights), "its config['weights']")
         values = dict(values)

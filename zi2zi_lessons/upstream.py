@@ -48,12 +48,14 @@ import torch
 import torch.nn.functional as F
 
 from .discriminator import Discriminator, DiscriminatorConfig
+from .environment import REPOSITORY_ROOT
 from .glyphs import write_atomically
 from .unet import GeneratorConfig, UNetGenerator
 
 __all__ = [
     "CLASSIC",
     "FORK",
+    "EXAMPLE_CHECKPOINTS",
     "UpstreamCode",
     "read_state_dict",
     "generator_config",
@@ -74,6 +76,8 @@ __all__ = [
 #: The commits whose code the fixtures in ``tests/fixtures/upstream/`` were written by.
 CLASSIC = ("EuphoriaYan/zi2zi-pytorch", "0e9f3dd87e6262feef9fae63f2e9598a670e49a1")
 FORK = ("max32002/zi2zi-pytorch", "ff8bf15893eab1c22118c9ab61fbce00b38a7a04")
+#: Small checkpoints written by that code, with the outputs it computed (see the README there).
+EXAMPLE_CHECKPOINTS = REPOSITORY_ROOT / "tests" / "fixtures" / "upstream"
 
 # The fork names its attention's parts differently; everything else has the package's names.
 _ATTENTION_PARTS = {"query_conv": "query", "key_conv": "key", "value_conv": "value"}
