@@ -32,8 +32,8 @@ VARIANTS = {
               {"weights": {"l1": 100.0}, "augment": 0.2}),
     "l1 300, augment": ("L1 weight 300, zi2zi's augmentation", {"weights": {"l1": 300.0}, "augment": 0.2}),
     "l1 300": ("L1 weight 300, no augmentation", {"weights": {"l1": 300.0}}),
-    "l1 1000": ("L1 weight 1000, no augmentation (the lesson's recipe)", {"weights": {"l1": 1000.0}}),
-    "l1 3000": ("L1 weight 3000, no augmentation", {"weights": {"l1": 3000.0}}),
+    "l1 1000": ("L1 weight 1000, no augmentation", {"weights": {"l1": 1000.0}}),
+    "l1 3000": ("L1 weight 3000, no augmentation (the lesson's recipe)", {"weights": {"l1": 3000.0}}),
 }
 
 

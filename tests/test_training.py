@@ -19,7 +19,7 @@ from zi2zi_lessons.discriminator import Discriminator, DiscriminatorConfig
 from zi2zi_lessons.glyphs import build_dataset
 from zi2zi_lessons.training import LossWeights, Trainer, TrainingConfig
 
-from repo_scripts import load_solution
+from repo_scripts import load_solution_cells
 
 MPL_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONTS = [MPL_FONTS / name for name in ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf")]
@@ -521,6 +521,8 @@ def test_constant_loss_checker(capsys):
     assert "compares the images" in capsys.readouterr().out
     assert not check_constant_loss(lambda g, s, f: g.encode(f) - g.encode(s))
     assert "return one number" in capsys.readouterr().out
+    assert not check_constant_loss(lambda g, s, f: None)
+    assert "not written yet" in capsys.readouterr().out
     assert not check_constant_loss(lambda g, s, f: 1 / 0)
     assert "ZeroDivisionError" in capsys.readouterr().out
 
@@ -556,17 +558,20 @@ def test_category_loss_checker_accepts_zi2zis_loss_and_names_each_typical_mistak
 
 
 def test_solutions_of_lesson_06_pass_their_checkers_and_train(latin, capsys):
-    from zi2zi_lessons.checks import check_constant_loss, check_copy_baseline
+    from zi2zi_lessons.checks import check_category_loss, check_constant_loss, check_copy_baseline
+    from zi2zi_lessons.glyphs import load_glyphs
 
-    solutions = load_solution("lesson_06_train_a_tiny_zi2zi")
+    solutions = load_solution_cells("06_train_a_tiny_zi2zi")
+    assert check_copy_baseline(solutions.my_copy_l1, load_glyphs(), font_id=1)
     assert check_copy_baseline(solutions.copy_l1(latin, 1), latin, font_id=1)
-    assert check_constant_loss(solutions.constant_loss)
-    results = solutions.compare_weights(latin, steps=2)
-    assert len(results) == 3
+    assert check_category_loss(solutions.my_category_loss)
+    assert check_constant_loss(solutions.my_constant_loss)
+    results = solutions.compare_with_zi2zi(latin, steps=2, seeds=(0, 1))
+    assert sorted(results) == [("lesson", 0), ("lesson", 1), ("zi2zi", 0), ("zi2zi", 1)]
     for evaluation in results.values():
         assert len(evaluation.generated_l1) == latin.num_fonts
         assert all(math.isfinite(value) and value > 0 for value in evaluation.generated_l1)
-    assert "zi2zi (l1=100): held-out L1 per font" in capsys.readouterr().out
+    assert "zi2zi seed 1: validation L1" in capsys.readouterr().out
 
 
 def test_the_progress_bar_keeps_one_line_in_a_notebook(monkeypatch, latin):

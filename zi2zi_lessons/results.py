@@ -136,7 +136,9 @@ def compare_architectures(runs: dict, split: str, first: str, second: str) -> st
         median_a, median_b = float(np.median(a[font])), float(np.median(b[font]))
         spread = max(np.ptp(a[font]), np.ptp(b[font]))
         difference = median_b - median_a
-        if abs(difference) > spread:
+        if min(len(a[font]), len(b[font])) < 2:
+            verdict = "one seed: no spread to compare with"
+        elif abs(difference) > spread:
             verdict = f"{second if difference < 0 else first} lower, by more than the seed range"
         else:
             verdict = "within the seed range: not separated"
@@ -154,17 +156,30 @@ def recipe_choices(path: str | os.PathLike = RECIPE_CHOICES) -> dict[str, dict]:
 
 
 def recipe_choice_table(choices: dict, runs: dict, architecture: str = "classic") -> Table:
-    """Validation results of each variant, per font, beside the seed range of the chosen recipe."""
+    """Validation results of each variant, per font, and its L1 difference from the lesson's
+    recipe (the variant whose configuration is ``TrainingConfig()``'s) against the seed range."""
+    from .training import TrainingConfig, tiny_generator_config
+
+    l1 = metric(runs, architecture, "validation", "l1")
+    spread = [float(np.ptp(values)) for values in l1.values()]
+    first = next(iter(choices.values()))
+    lesson = json.loads(json.dumps(TrainingConfig(generator=tiny_generator_config(architecture, len(first["validation"]["fonts"]))).as_dict()))
+    chosen = [name for name, choice in choices.items() if choice["config"] == lesson]
+    if len(chosen) != 1:
+        raise ValueError(f"exactly one variant must be the lesson's recipe, found {chosen}")
+    chosen_l1 = [f["l1"] for f in choices[chosen[0]]["validation"]["fonts"]]
     rows = []
     for name, choice in choices.items():
         fonts = choice["validation"]["fonts"]
-        rows.append((name, *(f"{f['l1']:.4f} ({f['reduction']:.1%}, {f['beats_blank_share']:.0%})" for f in fonts)))
-    l1 = metric(runs, architecture, "validation", "l1")
+        differences = [f["l1"] - c for f, c in zip(fonts, chosen_l1)]
+        beyond = sum(abs(d) > r for d, r in zip(differences, spread))
+        against = ("the lesson's recipe" if name == chosen[0] else
+                   " / ".join(f"{d:+.4f}" for d in differences) + f" ({beyond} of {len(fonts)} beyond the seed range)")
+        rows.append((name, *(f"{f['l1']:.4f} ({f['reduction']:.1%}, {f['beats_blank_share']:.0%})" for f in fonts), against))
     rows.append((f"seed range of the lesson's recipe ({len(_seeds(runs, architecture))} seeds)",
-                 *(f"{np.ptp(values):.4f}" for values in l1.values())))
-    fonts = [f["name"] for f in next(iter(choices.values()))["validation"]["fonts"]]
+                 *(f"{r:.4f}" for r in spread), ""))
     return Table(
-        columns=("variant (seed 0)", *fonts),
+        columns=("variant (seed 0)", *(f["name"] for f in first["validation"]["fonts"]), "L1 minus the lesson's recipe"),
         rows=tuple(rows),
         title="validation split: L1 (below copying, share beating a blank page) per target font",
         footer="A variant whose L1 differs from another's by less than the seed range is not shown to differ.",
