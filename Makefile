@@ -15,6 +15,8 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 LAB_ARGS ?=
 # The browser tests drive this Chromium (Debian's package); nothing downloads a browser.
 ZI2ZI_CHROMIUM ?= /usr/bin/chromium
+# The project's JupyterLab settings (tools/jupyterlab_settings.py says which and why)
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 .PHONY: lab learner test test-unit test-notebooks test-learner test-browser notebooks clean-venv
 
@@ -26,9 +28,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[lab,test]"
 	touch $(STAMP)
 
+$(LAB_SETTINGS): tools/jupyterlab_settings.py $(STAMP)
+	$(PY) tools/jupyterlab_settings.py
+
 ## lab: open JupyterLab on notebooks/ (127.0.0.1, token authentication on), at the learner
 # edition's first lesson; builds notebooks/learner/ first when a lesson is missing or out of date
-lab: $(STAMP) learner
+lab: $(STAMP) $(LAB_SETTINGS) learner
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks \
 		--LabApp.default_url=/lab/tree/learner/00_start_here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
@@ -57,7 +62,7 @@ test-learner: $(STAMP)
 
 ## test-browser: every notebook in JupyterLab in headless Chromium, and make lab itself
 # (CI as for test-notebooks: the lab's kernels inherit it, so lesson 06 runs in quick mode)
-test-browser: $(STAMP)
+test-browser: $(STAMP) $(LAB_SETTINGS)
 	CI=$${CI:-true} ZI2ZI_CHROMIUM=$(ZI2ZI_CHROMIUM) $(PY) -m pytest -m browser tests/browser
 
 # CI set (to true unless given) puts lesson 06 in quick mode: seconds instead of minutes of training.
@@ -66,7 +71,7 @@ test-notebooks: $(STAMP)
 
 ## notebooks: re-execute every notebook in place, in order, each in a fresh kernel
 notebooks: $(STAMP)
-	for nb in notebooks/[0-9][0-9]_*.ipynb notebooks/solutions/*.ipynb; do \
+	for nb in notebooks/[0-9][0-9]_*.ipynb; do \
 		echo "executing $$nb"; \
 		$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 			--ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=1800 "$$nb" || exit 1; \

@@ -1,11 +1,19 @@
 """The architecture explorer (lesson 03): its logic without a browser, and the widget's wiring."""
 
+import base64
+import dataclasses
+import html
+import io
 import re
 
+import numpy as np
+import PIL.Image
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
-from zi2zi_lessons import UNetGenerator, anatomy, explorer
-from zi2zi_lessons.explorer import ArchitectureExplorer, explore
+from zi2zi_lessons import UNetGenerator, anatomy, explorer, plots
+from zi2zi_lessons.explorer import ArchitectureExplorer, chart_description, explore
 
 CLASSIC_TOTAL = 55_461_505  # the classic 8-level generator, counted layer by layer in test_unet.py
 
@@ -44,8 +52,8 @@ def test_invalid_combinations_return_the_message_instead_of_raising():
     state = explore(image_size=384)
     assert state.error.startswith("image height 384 does not work with num_downs=8")
     assert state.levels is None and state.level_table is None and state.total is None and state.change is None
-    state = explore(ngf=12, attention_levels=(1,))
-    assert "level 1 has 12 channels and SelfAttention needs a multiple of 8" in state.error
+    state = explore(ngf=4, attention_levels=(1,))
+    assert "level 1 has 4 channels and SelfAttention needs at least 8" in state.error
     assert explorer.explorer_chart_png(state) == b""
 
 
@@ -88,7 +96,7 @@ def test_widget_shows_the_totals_and_follows_every_change():
     widget.skip_selectors[6].value = "none"
     assert widget.state.change == attention_params(512) - removed_concat_saving(512, 512)
     assert "skip concat -&gt; none" in widget.comparison_html.value
-    assert bytes(widget.chart.value).startswith(b"\x89PNG")
+    assert chart_png(widget).startswith(b"\x89PNG")
     assert widget.level_infos[8].value == "1x1, 512 channels"
 
 
@@ -137,9 +145,9 @@ def test_invalid_values_show_an_error_in_the_widget():
     assert widget.level_infos[1].value == ""
     widget.image_size.value = 1024
     assert widget.error_html.value == "" and widget.chart.layout.display is None
-    widget.ngf.value = 12
+    widget.ngf.value = 4
     widget.attention_boxes[1].value = True
-    assert "multiple of 8" in widget.error_html.value
+    assert "at least 8" in widget.error_html.value
 
 
 def test_level_one_has_a_fixed_skip():
@@ -201,3 +209,103 @@ def test_saved_notebooks_tell_the_reader_to_run_the_widget_cells():
     block_text = block_widget()._repr_mimebundle_()["text/plain"]
     assert explorer_text.startswith("[architecture explorer: run this cell")
     assert block_text.startswith("[block widget: run this cell")
+
+
+def chart_png(widget) -> bytes:
+    """The PNG inside the explorer's chart (an <img> with a data URL)."""
+    return base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', widget.chart.value).group(1))
+
+
+def accessible_name(control) -> str:
+    """A control's label as a screen reader reads it (its description without the markup)."""
+    return re.sub(r"<[^>]+>", "", control.description)
+
+
+def test_every_control_has_a_unique_accessible_name():
+    widget = ArchitectureExplorer(num_downs=7)
+    controls = [widget.num_downs, widget.ngf, widget.image_size, widget.upsample,
+                *widget.attention_boxes.values(), *widget.skip_selectors.values()]
+    names = [accessible_name(control) for control in controls]
+    assert len(set(names)) == len(names), f"controls share a name: {names}"
+    assert names[4:] == [f"level {level} attention" for level in range(1, 8)] + \
+        [f"level {level} skip" for level in range(1, 8)]
+    widget.num_downs.value = 9  # the rows rebuilt for another depth are named the same way
+    assert accessible_name(widget.attention_boxes[9]) == "level 9 attention"
+    assert accessible_name(widget.skip_selectors[9]) == "level 9 skip"
+
+
+def test_the_chart_has_a_text_equivalent_listing_every_bar():
+    widget = ArchitectureExplorer()
+    widget.attention_boxes[6].value = True
+    state = widget.state
+    text = html.unescape(re.search(r'alt="([^"]*)"', widget.chart.value).group(1))
+    assert text == chart_description(state)
+    for info in state.levels:
+        assert f"level {info.level} ({info.encoded_size}x{info.encoded_size}) {info.parameters:,}" in text
+    changed = [(info, base) for info, base in zip(state.levels, state.baseline_levels) if info.parameters != base.parameters]
+    assert [info.level for info, _ in changed] == [6]
+    assert f"(baseline {changed[0][1].parameters:,})" in text
+    assert text.count("(baseline ") == 1  # only the bar that differs names its baseline
+    widget.image_size.value = 32  # 8 levels do not fit: no chart, no description
+    assert widget.state.error is not None and widget.chart.value == "" and chart_description(widget.state) is None
+
+
+def pixels(png: bytes) -> np.ndarray:
+    return np.asarray(PIL.Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def drawn_in_full(state) -> np.ndarray:
+    """The chart drawn the plain way, every artist in one draw, with the drawer's y range."""
+    figure = Figure(figsize=explorer.CHART_SIZE_INCHES, dpi=explorer.CHART_DPI)
+    FigureCanvasAgg(figure)
+    figure.subplots_adjust(left=0.08, right=0.99, top=0.91, bottom=0.2)
+    axes = figure.add_subplot()
+    side = state.values["image_size"]
+    plots.level_parameter_bars(state.levels, baseline=state.baseline_levels, ax=axes,
+                               baseline_label=state.baseline_label, title=f"Parameters per level at {side}x{side}")
+    axes.set_ylim(0, explorer.ChartDrawer.layout_of(state)[-1])
+    figure.canvas.draw()
+    return np.asarray(figure.canvas.buffer_rgba())[..., :3]
+
+
+CHART_STATES = [
+    dict(),
+    dict(attention_levels=(6,)),  # a new layout: an attention part and legend entry
+    dict(),  # back: the first layout again, from the drawer's store
+    dict(level_skips={5: "none", 6: "add"}),  # same layout, other heights
+    dict(attention_levels=(4, 6), level_skips={7: "none"}),
+    dict(num_downs=6, image_size=64, ngf=8),  # other levels, sizes, y range
+    dict(num_downs=5, ngf=4, image_size=32, upsample="pixelshuffle"),
+]
+
+
+def test_a_reused_chart_drawer_draws_what_a_full_draw_draws():
+    reused = explorer.ChartDrawer(keep=2)  # a small store, so that layouts are also dropped and redrawn
+    for values in CHART_STATES:
+        state = explore(**values)
+        assert state.error is None, values
+        shown = pixels(reused.png(state))
+        assert np.array_equal(shown, pixels(explorer.ChartDrawer().png(state))), f"reused drawer differs at {values}"
+        assert np.array_equal(shown, drawn_in_full(state)), f"blitting differs from a full draw at {values}"
+
+
+def test_the_legend_is_drawn_again_over_a_bar_that_reaches_it():
+    state = explore()
+    # level 2 made as tall as the tallest: its bar runs into the legend (upper left)
+    tall = dataclasses.replace(state.levels[1], down_parameters=12_000_000)
+    state = dataclasses.replace(state, levels=(state.levels[0], tall, *state.levels[2:]))
+    drawer = explorer.ChartDrawer()
+    assert np.array_equal(pixels(drawer.png(state)), drawn_in_full(state)), "the legend is not drawn over the tall bar"
+    assert np.array_equal(pixels(drawer.png(explore())), drawn_in_full(explore())), "the legend is missing again"
+
+
+def test_the_chart_drawer_keeps_its_layouts():
+    drawer = explorer.ChartDrawer(keep=2)
+    first, second, third = (explore(**values) for values in CHART_STATES[:2] + CHART_STATES[5:6])
+    for state in (first, second, first, second):
+        drawer.png(state)
+    assert len(drawer._layouts) == 2  # two layouts, drawn once each
+    drawer.png(third)
+    assert list(drawer._layouts) == [drawer.layout_of(second), drawer.layout_of(third)]
+    with pytest.raises(ValueError, match="invalid state"):
+        drawer.png(explore(image_size=32))

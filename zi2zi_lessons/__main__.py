@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 from pathlib import Path
 
 from . import files, glyphs
 
-ARCHITECTURE_OPTIONS = ("architecture", "ngf", "num_downs", "embedding_dim")
+ARCHITECTURE_OPTIONS = ("architecture", "ngf", "num_downs", "embedding_dim", "norm")
 TRAINING_OPTIONS = ("batch_size", "learning_rate", "seed", "ndf",
                     "l1_weight", "adversarial_weight", "category_weight", "constant_weight")
 
@@ -67,10 +68,11 @@ _learning_rate = _float_in(0, 1, "a number between 0 and 1 (zi2zi: 0.001)", low_
 _em_fraction = _float_in(0.1, 2.0, "a number from 0.1 to 2 (the em square as a fraction of the image side)")
 
 
-def _output_file(text: str, suffix: str, option: str, may_replace: bool, replace_hint: str) -> Path:
+def _output_file(text: str, suffix: str, option: str, may_replace: bool, replace_hint: str,
+                 remove_stale: bool = True) -> Path:
     """``text`` as a path that can be written: right suffix, an existing folder we can
     write in (tried, not guessed from permission bits), and no existing file unless
-    ``may_replace``. Removes what interrupted writes of it left behind."""
+    ``may_replace``. Removes what interrupted writes of it left behind (if ``remove_stale``)."""
     path = Path(text)
     if path.suffix != suffix:
         raise UsageError(f"{option} {text!r}: the file name must end in {suffix}")
@@ -90,7 +92,7 @@ def _output_file(text: str, suffix: str, option: str, may_replace: bool, replace
     except OSError as error:
         raise UsageError(f"{option} {text!r}: cannot write in the folder {str(path.parent)!r} "
                          f"({error.strerror or error})") from None
-    for stale in files.remove_stale_temporaries(path):
+    for stale in files.remove_stale_temporaries(path) if remove_stale else ():
         print(f"removed {stale}, left by an interrupted write of {path}")
     return path
 
@@ -127,11 +129,22 @@ def _build_data(args) -> int:
 
 
 # ------------------------------------------------------------------ train
+def _is_main_process() -> bool:
+    """Rank 0 under torchrun (which sets RANK), or a process on its own: the one that prints and writes."""
+    return os.environ.get("RANK", "0") == "0"
+
+
+def _say(*values, file=None) -> None:
+    if _is_main_process():
+        print(*values, file=file)
+
+
 class _StopRequest:
     """Ctrl-C (SIGINT) or SIGTERM during training: finish the step, save, stop.
 
     The first signal only sets a flag that ``check`` (called after every step) turns
-    into ``Stopped``; a second one interrupts at once, as usual.
+    into ``Stopped``; a second one interrupts at once, as usual. Under torchrun the
+    processes agree (an all-reduce of the flag) so that all stop after the same step.
     """
 
     class Stopped(Exception):
@@ -145,7 +158,16 @@ class _StopRequest:
         signal.signal(number, signal.SIG_DFL if number == signal.SIGTERM else signal.default_int_handler)
 
     def check(self, trainer) -> None:
-        if self.signal_name is not None:
+        import torch
+        import torch.distributed as dist
+
+        asked = self.signal_name is not None
+        if dist.is_initialized():
+            flag = torch.tensor([float(asked)], device=trainer.processes.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            asked = bool(flag.item())
+        if asked:
+            self.signal_name = self.signal_name or "SIGTERM"  # another process was told
             raise self.Stopped()
 
     def __enter__(self):
@@ -163,29 +185,69 @@ def _checkpoint_megabytes(trainer) -> float:
     return 3 * sum(t.numel() * t.element_size() for t in tensors) / 1e6
 
 
+def training_config(args: argparse.Namespace, num_fonts: int):
+    """The ``TrainingConfig`` that ``train`` options ask for (the defaults where none is given)."""
+    from . import training
+
+    defaults = training.TrainingConfig()
+    generator = training.tiny_generator_config(
+        args.architecture or "classic",
+        num_fonts=num_fonts,
+        **{name: getattr(args, name) for name in ("ngf", "num_downs", "embedding_dim", "norm") if getattr(args, name) is not None},
+    )
+    weights = training.LossWeights(**{
+        name: getattr(args, f"{name}_weight") if getattr(args, f"{name}_weight") is not None else getattr(defaults.weights, name)
+        for name in ("l1", "adversarial", "category", "constant")
+    })
+    return training.TrainingConfig(
+        generator=generator,
+        weights=weights,
+        **{name: getattr(args, name) for name in ("batch_size", "learning_rate", "seed", "ndf") if getattr(args, name) is not None},
+    )
+
+
 def _train(args) -> int:
+    from . import distributed
+
+    if args.device == "cuda" and distributed.cuda_problem() is not None:
+        raise UsageError(f"--device cuda: {distributed.cuda_problem()}")
+    processes = distributed.start(args.device)
+    try:
+        return _train_on(processes, args)
+    finally:
+        distributed.stop()
+
+
+def _train_on(processes, args) -> int:
     import shutil
 
     import torch
 
     from . import training
 
+    main_process = processes.is_main
+    if args.output is None:
+        if args.resume is None:
+            raise UsageError("--output CHECKPOINT.pt is required: the checkpoint the run writes")
+        args.output = args.resume  # continue the run in its own file
     in_place = args.resume is not None and Path(args.output).resolve() == Path(args.resume).resolve()
     output = _output_file(args.output, ".pt", "--output", args.overwrite or in_place,
                           f"give --resume {args.output} to continue that run, --overwrite to start a new run "
-                          f"in its place, or another file name")
+                          f"in its place, or another file name", main_process)
     export = None
     if args.export is not None:
         if Path(args.export).resolve() == output.resolve():
             raise UsageError(f"--export {args.export!r}: must be another file than --output")
         export = _output_file(args.export, ".pt", "--export", args.overwrite,
-                              "give --overwrite to replace it, or another file name")
+                              "give --overwrite to replace it, or another file name", main_process)
     if args.resume is not None:
         given = [name for name in ARCHITECTURE_OPTIONS + TRAINING_OPTIONS if getattr(args, name) is not None]
         if given:
             options = ", ".join("--" + name.replace("_", "-") for name in given)
             raise UsageError(f"{options}: cannot be changed when resuming; the checkpoint {args.resume!r} fixes them")
         training.checkpoint_file(args.resume)  # exists, is a file: before the data is loaded
+    if args.batch_size is not None and args.batch_size % processes.world_size:
+        raise UsageError(f"--batch-size {args.batch_size}: {_share_problem(args.batch_size, processes.world_size)}")
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     dataset = glyphs.load_glyphs(args.data)
@@ -197,52 +259,64 @@ def _train(args) -> int:
 
     if args.resume is not None:
         trainer = training.Trainer.load(args.resume, dataset)
+        if trainer.config.batch_size % processes.world_size:
+            raise UsageError(f"--resume {args.resume!r}: the run's batch size {trainer.config.batch_size}: "
+                             f"{_share_problem(trainer.config.batch_size, processes.world_size)}")
     else:
         if args.batch_size is not None and args.batch_size > training_pairs:
             raise UsageError(f"--batch-size {args.batch_size}: the data has only {training_pairs} training pairs "
                              f"(characters x target fonts)")
-        defaults = training.TrainingConfig()
-        generator = training.tiny_generator_config(
-            args.architecture or "classic",
-            num_fonts=dataset.num_fonts,
-            **{name: getattr(args, name) for name in ("ngf", "num_downs", "embedding_dim") if getattr(args, name) is not None},
-        )
-        weights = training.LossWeights(**{
-            name: getattr(args, f"{name}_weight") if getattr(args, f"{name}_weight") is not None else getattr(defaults.weights, name)
-            for name in ("l1", "adversarial", "category", "constant")
-        })
-        config = training.TrainingConfig(
-            generator=generator,
-            weights=weights,
-            **{name: getattr(args, name) for name in ("batch_size", "learning_rate", "seed", "ndf") if getattr(args, name) is not None},
-        )
-        trainer = training.Trainer(dataset, config)
+        trainer = training.Trainer(dataset, training_config(args, dataset.num_fonts))
     if trainer.step >= args.steps:
         raise UsageError(f"--steps {args.steps}: the run is already at step {trainer.step}; give a larger total")
     needed = _checkpoint_megabytes(trainer) * (1.5 if export is not None else 1)
     free = shutil.disk_usage(output.parent).free / 1e6
-    if free < needed:
+    if main_process and free < needed:
         raise UsageError(f"--output {args.output!r}: {free:,.0f} MB free in {str(output.parent)!r}, and a checkpoint "
                          f"of this model takes about {needed:,.0f} MB")
+    trainer.run_on(processes)
 
     first_step = trainer.step
-    print(f"data: {dataset.describe()}")
-    print(f"training steps {trainer.step} -> {args.steps}, checkpoint {output}")
+    _say(f"data: {dataset.describe()}")
+    if processes.world_size > 1:
+        share = trainer.config.batch_size // processes.world_size
+        _say(f"{processes.world_size} processes ({processes.device.type}, "
+             f"{torch.distributed.get_backend()}): each takes {share} of the {trainer.config.batch_size} pairs of every batch")
+    if processes.device.type == "cuda":
+        _say(f"device {processes.device}: float16 autocast with gradient scaling")
+    _say(f"training steps {trainer.step} -> {args.steps}, checkpoint {output}")
     try:
         with _StopRequest() as stop:
             trainer.train(args.steps - trainer.step, checkpoint=output, checkpoint_every=args.checkpoint_every,
                           callback=stop.check, callback_every=1)
     except _StopRequest.Stopped:
-        trainer.save(output)
-        print(f"{stop.signal_name}: stopped after step {trainer.step} and saved {output}; continue with "
-              f"--resume {output} --output {output}", file=sys.stderr)
+        if main_process:
+            trainer.save(output)
+        _say(f"{stop.signal_name}: stopped after step {trainer.step} and saved {output}; continue with "
+             f"--resume {output} --output {output}", file=sys.stderr)
         return 128 + signal.Signals[stop.signal_name].value
+    if not main_process:
+        return 0
     if export is not None:
         trainer.save(export, training_state=False)
         print(f"wrote {export} (generator only)")
     print(f"{args.steps - first_step} steps in {trainer.seconds:.0f} s ({(args.steps - first_step) / trainer.seconds:.2f} steps/s)")
-    print(training.evaluate(trainer.generator, dataset))
+    if dataset.held_out.any():
+        print(training.evaluate(trainer.generator, dataset))
+    else:
+        print("no held-out characters in the data: evaluate on another data file with "
+              f"python -m zi2zi_lessons evaluate {output} DATA")
     return 0
+
+
+def _share_problem(batch_size: int, world_size: int) -> str:
+    from . import distributed
+
+    try:
+        distributed.share(batch_size, 0, world_size)
+    except ValueError as error:
+        return str(error)
+    return ""
 
 
 # ------------------------------------------------------------------ evaluate
@@ -266,6 +340,10 @@ def _evaluate(args) -> int:
 
 # ------------------------------------------------------------------ the parser
 def build_parser() -> argparse.ArgumentParser:
+    from .distributed import DEVICES
+    from .training import ARCHITECTURES, TrainingConfig
+    from .unet import NORMS
+
     parser = argparse.ArgumentParser(prog="python -m zi2zi_lessons", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -297,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "steps in total; the checkpoint is rewritten atomically.")
     train.add_argument("--data", metavar="FILE.npz", help="glyph data (default: the shipped data/glyphs_64.npz)")
     train.add_argument("--steps", type=_positive_int, required=True, help="total steps of the run")
-    train.add_argument("--output", required=True, metavar="CHECKPOINT.pt", help="resumable checkpoint to write")
+    train.add_argument("--output", metavar="CHECKPOINT.pt", help="resumable checkpoint to write (with --resume: default the same file)")
     train.add_argument("--resume", metavar="CHECKPOINT.pt", help="continue this run (its settings are kept)")
     train.add_argument("--export", metavar="FILE.pt", help="also write a small generator-only checkpoint at the end")
     train.add_argument("--overwrite", action="store_true",
@@ -305,16 +383,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "except --output by its own run with --resume)")
     train.add_argument("--checkpoint-every", type=_positive_int, metavar="N", help="rewrite the checkpoint every N steps")
     train.add_argument("--threads", type=_positive_int, help="torch CPU threads (default: torch's choice)")
+    train.add_argument("--device", choices=DEVICES, default="auto",
+                       help="auto (default): CUDA if this machine has it, else the CPU; on CUDA the forward passes "
+                            "run in float16 autocast. Several processes: torchrun --nproc_per_node=N -m zi2zi_lessons train ...")
     model = train.add_argument_group("generator and discriminator (not with --resume)")
-    from .training import ARCHITECTURES, TrainingConfig
-
     model.add_argument("--architecture", choices=sorted(ARCHITECTURES), help="default classic")
     model.add_argument("--ngf", type=_positive_int, help="generator width (default 16)")
     model.add_argument("--num-downs", type=_positive_int, help="generator levels (default 5)")
     model.add_argument("--embedding-dim", type=_positive_int, help="style embedding width (default 32)")
+    model.add_argument("--norm", choices=NORMS, help="batch (default, zi2zi's; synchronised over processes) or instance, "
+                                                     "in the generator and the discriminator")
     model.add_argument("--ndf", type=_positive_int, help="discriminator width (default 16)")
     optim = train.add_argument_group("optimisation and losses (not with --resume)")
-    optim.add_argument("--batch-size", type=_positive_int, help="default 16")
+    optim.add_argument("--batch-size", type=_positive_int, help="default 16; the global batch, shared among torchrun's processes")
     optim.add_argument("--learning-rate", type=_learning_rate, help="default 0.001")
     optim.add_argument("--seed", type=_non_negative_int, help="default 0")
     optim.add_argument("--l1-weight", type=_non_negative_float, help=f"default {TrainingConfig().weights.l1:g} (zi2zi: 100)")
@@ -350,14 +431,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = argv
+    def leave(status: int, message: str):
+        # Under torchrun every process finds the same problem; rank 0 alone says it.
+        parser.exit(status, f"{parser.prog} {args.command}: {message}\n" if _is_main_process() else None)
+
     try:
         return args.run(args)
     except (UsageError, ValueError) as error:
-        parser.exit(2, f"{parser.prog} {args.command}: error: {error}\n")
+        leave(2, f"error: {error}")
     except OSError as error:  # a disk that fills up, a folder removed during the run: no traceback, the reason
-        parser.exit(1, f"{parser.prog} {args.command}: error: {error}\n")
+        leave(1, f"error: {error}")
     except KeyboardInterrupt:
-        parser.exit(130, f"{parser.prog} {args.command}: interrupted (files already written are whole: every write is atomic)\n")
+        leave(130, "interrupted (files already written are whole: every write is atomic)")
 
 
 if __name__ == "__main__":

@@ -4,14 +4,19 @@ computes what it shows; those functions are tested without a browser.
 
 from __future__ import annotations
 
+import base64
+import collections
 import functools
 import html
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import ipywidgets as widgets
+import PIL.Image
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from torchinfo import summary as torchinfo_summary
 
 from . import anatomy
@@ -149,6 +154,9 @@ class BlockWidget(widgets.VBox):
         return "[block widget: run this cell in JupyterLab to switch the level's join, upsampling and attention]"
 
 
+BLOCK_LEVELS = tuple(range(1, 9))  # the levels of the default 8-level generator
+
+
 def block_widget(level: int = 7, skip: str = "concat", child_skip: str = "concat", upsample: str = "transpose",
                  attention: bool = False, image_size: int = 256) -> BlockWidget:
     """Switch one level's join mode, its child's join mode, the upsampling and attention;
@@ -157,8 +165,14 @@ def block_widget(level: int = 7, skip: str = "concat", child_skip: str = "concat
     CSS classes, stable hooks for browser tests: ``block-widget`` on the whole widget,
     ``block-view`` on the HTML showing the row, the count and the summary (or the error).
     """
+    for name, value, accepted in (("level", level, BLOCK_LEVELS), ("skip", skip, SKIP_MODES),
+                                  ("child_skip", child_skip, SKIP_MODES), ("upsample", upsample, UPSAMPLE_MODES)):
+        if isinstance(value, bool) or value not in accepted:
+            raise ValueError(f"{name}={value!r} is not accepted by the block widget: use one of "
+                             f"{', '.join(map(repr, accepted))}")
     controls = {
-        "level": widgets.IntSlider(value=level, min=1, max=8, description="level"),
+        # a menu, not a slider: a slider's handle has no accessible name in ipywidgets
+        "level": widgets.Dropdown(options=BLOCK_LEVELS, value=level, description="level"),
         "skip": widgets.Dropdown(options=SKIP_MODES, value=skip, description="skip"),
         "child_skip": widgets.Dropdown(options=SKIP_MODES, value=child_skip, description="child skip"),
         "upsample": widgets.Dropdown(options=UPSAMPLE_MODES, value=upsample, description="upsample"),
@@ -281,20 +295,161 @@ CHART_SIZE_INCHES = (7.5, 3.6)
 CHART_DPI = 90
 
 
+@dataclass
+class _ChartLayout:
+    """One layout's figure, its background (everything but the bars) and what is drawn over it."""
+
+    figure: Figure
+    over_background: list  # the bars and the axes' frame
+    parts: list[str]  # the LevelInfo fields of the stacked bars, bottom to top
+    legend: object
+    legend_extent: object
+    # the background with the legend, and (made when first needed) without it, for a chart
+    # whose bars reach the legend: the legend is drawn over them, as in a plain draw
+    backgrounds: dict = field(default_factory=dict)
+
+    def background(self, with_legend: bool):
+        if with_legend not in self.backgrounds:
+            self.legend.set_animated(not with_legend)
+            self.figure.canvas.draw()
+            self.backgrounds[with_legend] = self.figure.canvas.copy_from_bbox(self.figure.bbox)
+        return self.backgrounds[with_legend]
+
+
+class ChartDrawer:
+    """The explorer's per-level bar chart as PNG, fast enough to follow every click.
+
+    Drawing text (title, labels, tick labels) is most of what matplotlib spends on this
+    chart, and a click usually changes only the heights of a few bars. So the drawer uses
+    matplotlib's blitting: the first chart of a *layout* (levels and their map sizes, image
+    size, baseline, whether any level has attention, the y range) is drawn in full by
+    ``plots.level_parameter_bars`` with the bars left out, and kept as a background; each
+    chart of that layout restores the background and draws the bars and the axes' frame over
+    it (and the legend, when a bar reaches it: then the background is one without it). The last ``keep`` layouts are kept (ticking a level's attention on and
+    off goes back and forth between two). The y range is rounded up to a tick, so that small
+    changes keep the layout.
+
+    A drawer reused over many states gives the same pixels as a new one (tested).
+    """
+
+    def __init__(self, dpi: int = CHART_DPI, keep: int = 8):
+        self.dpi = dpi
+        self.keep = keep
+        self._layouts: collections.OrderedDict[tuple, _ChartLayout] = collections.OrderedDict()
+
+    @staticmethod
+    def layout_of(state: ExplorerState) -> tuple:
+        tallest = max(info.parameters for info in (*state.levels, *(state.baseline_levels or ())))
+        ticks = MaxNLocator(nbins="auto", steps=[1, 2, 2.5, 5, 10]).tick_values(0, 1.08 * tallest / 1e6)
+        return (tuple((info.level, info.encoded_size) for info in state.levels),
+                tuple((info.level, info.encoded_size) for info in state.baseline_levels or ()),
+                state.baseline_label, state.values["image_size"],
+                any(info.attention_parameters for info in state.levels), float(ticks[-1]))
+
+    def _draw_layout(self, state: ExplorerState, layout: tuple) -> _ChartLayout:
+        figure = Figure(figsize=CHART_SIZE_INCHES, dpi=self.dpi)
+        FigureCanvasAgg(figure)
+        # Fixed margins, because a layout engine re-measures every label on each draw.
+        figure.subplots_adjust(left=0.08, right=0.99, top=0.91, bottom=0.2)
+        axes = figure.add_subplot()
+        side = state.values["image_size"]
+        level_parameter_bars(state.levels, baseline=state.baseline_levels, ax=axes, baseline_label=state.baseline_label,
+                             title=f"Parameters per level at {side}x{side}")
+        axes.set_ylim(0, layout[-1])
+        over_background = [*axes.patches, *axes.spines.values()]
+        for artist in over_background:
+            artist.set_animated(True)  # left out of the background, drawn over it each time
+        parts = ["down_parameters", *(["attention_parameters"] if layout[4] else []), "up_parameters"]
+        legend = axes.get_legend()
+        drawn = _ChartLayout(figure, over_background, parts, legend, None)
+        drawn.background(with_legend=True)
+        drawn.legend_extent = legend.get_window_extent()
+        return drawn
+
+    @staticmethod
+    def _set_heights(drawn: _ChartLayout, state: ExplorerState) -> None:
+        # the containers come in the order level_parameter_bars draws them: the parts, then the baseline
+        containers = drawn.figure.axes[0].containers
+        bottoms = [0.0] * len(state.levels)
+        for container, field in zip(containers, drawn.parts):
+            for index, (bar, info) in enumerate(zip(container, state.levels)):
+                height = getattr(info, field) / 1e6
+                bar.set_y(bottoms[index])
+                bar.set_height(height)
+                bottoms[index] += height
+        if state.baseline_levels is not None:
+            for bar, info in zip(containers[len(drawn.parts)], state.baseline_levels):
+                bar.set_height(info.parameters / 1e6)
+
+    def png(self, state: ExplorerState) -> bytes:
+        """The chart of a valid state as PNG bytes."""
+        if state.error is not None:
+            raise ValueError("the chart of an invalid state is not drawn: its error is shown instead")
+        layout = self.layout_of(state)
+        drawn = self._layouts.pop(layout, None) or self._draw_layout(state, layout)
+        self._layouts[layout] = drawn  # the most recent last
+        while len(self._layouts) > self.keep:
+            self._layouts.popitem(last=False)
+        self._set_heights(drawn, state)
+        canvas = drawn.figure.canvas
+        axes = drawn.figure.axes[0]
+        legend_covered = any(bar.get_window_extent().overlaps(drawn.legend_extent) for bar in axes.patches)
+        canvas.restore_region(drawn.background(with_legend=not legend_covered))
+        for artist in drawn.over_background + ([drawn.legend] if legend_covered else []):
+            axes.draw_artist(artist)
+        width, height = canvas.get_width_height()
+        image = PIL.Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        buffer = io.BytesIO()
+        # RGB (the figure is opaque) at the fastest compression: a few KB larger, much faster
+        image.convert("RGB").save(buffer, format="png", compress_level=1)
+        return buffer.getvalue()
+
+
 def explorer_chart_png(state: ExplorerState, dpi: int = CHART_DPI) -> bytes:
     """The per-level bar chart of a state as PNG bytes (empty for an invalid state)."""
     if state.error is not None:
         return b""
-    # Not pyplot, so no figure leaks into the notebook; fixed margins, because a
-    # layout engine re-measures every label and doubles the drawing time.
-    figure = Figure(figsize=CHART_SIZE_INCHES)
-    figure.subplots_adjust(left=0.08, right=0.99, top=0.91, bottom=0.2)
+    return ChartDrawer(dpi).png(state)
+
+
+def explorer_chart_html(state: ExplorerState, drawer: ChartDrawer | None = None) -> str:
+    """The chart as an ``<img>`` with its text equivalent as ``alt`` ("" for an invalid state).
+
+    Shown at its own pixel size: stretched to the cell's width it would blur. ``drawer``
+    (a widget's own) redraws faster than a new one."""
+    if state.error is not None:
+        return ""
+    width, height = (round(inches * CHART_DPI) for inches in CHART_SIZE_INCHES)
+    encoded = base64.b64encode((drawer or ChartDrawer()).png(state)).decode("ascii")
+    return (f'<img src="data:image/png;base64,{encoded}" width="{width}" height="{height}" '
+            f'alt="{html.escape(chart_description(state))}">')
+
+
+def chart_description(state: ExplorerState) -> str | None:
+    """The chart in words, for whoever cannot see it: the parameters of every level, and the
+    baseline's where it differs. ``None`` for an invalid state (no chart is shown)."""
+    if state.error is not None:
+        return None
     side = state.values["image_size"]
-    level_parameter_bars(state.levels, baseline=state.baseline_levels, ax=figure.add_subplot(),
-                         baseline_label=state.baseline_label, title=f"Parameters per level at {side}x{side}")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+    baseline = {info.level: info.parameters for info in state.baseline_levels or ()}
+    bars = []
+    for info in state.levels:
+        bar = f"level {info.level} ({info.encoded_size}x{info.encoded_size}) {info.parameters:,}"
+        if info.level in baseline and baseline[info.level] != info.parameters:
+            bar += f" (baseline {baseline[info.level]:,})"
+        bars.append(bar)
+    return (f"Bar chart, parameters per level at {side}x{side}, against {state.baseline_label}: "
+            + "; ".join(bars) + ". The level table below lists the same numbers.")
+
+
+# Hidden from sight, not from screen readers (the usual "visually hidden" rule).
+_SCREEN_READER_ONLY_STYLE = (".explorer .explorer-sr-only {position: absolute; width: 1px; height: 1px; padding: 0; "
+                             "margin: -1px; overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0;}")
+
+
+def _level_label(level: int, control: str) -> str:
+    """A control's label: ``control`` shown, "level N " before it for screen readers only."""
+    return f'<span class="explorer-sr-only">level {level} </span>{control}'
 
 
 def _totals_html(state: ExplorerState) -> tuple[str, str]:
@@ -345,13 +500,18 @@ class ArchitectureExplorer(widgets.VBox):
     ``explorer-total``                  HTML; the number is in span ``.explorer-total-value``
     ``explorer-change``                 HTML; the change in span ``.explorer-change-value``
     ``explorer-error``                  HTML; empty unless the values are invalid
-    ``explorer-chart``                  Image (PNG) of the per-level bars
+    ``explorer-chart``                  HTML: an ``<img>`` (PNG) of the per-level bars, its
+                                        ``alt`` the bars in words
     ``explorer-level-table``            HTML table of the levels
     ``explorer-comparison``             HTML table of the change per level
     ==================================  ==============================================
 
     The Dropdowns render a ``<select>`` inside their element; the Checkboxes an
-    ``<input type="checkbox">``. Totals are printed with thousands separators.
+    ``<input type="checkbox">``. Totals are printed with thousands separators. Every control
+    has its own accessible name: the level rows show "attention" and "skip" next to
+    "level N", and their labels read "level N attention" and "level N skip" to a screen
+    reader. The chart's text equivalent (``chart_description``, the image's ``alt``) lists
+    every bar; the level table below it holds the same numbers.
     """
 
     def __init__(self, baseline=None, num_downs: int = 8, ngf: int = 64, image_size: int = 256,
@@ -388,9 +548,9 @@ class ArchitectureExplorer(widgets.VBox):
         self.total_html = self._classed(widgets.HTML(), "explorer-total")
         self.change_html = self._classed(widgets.HTML(), "explorer-change")
         self.error_html = self._classed(widgets.HTML(), "explorer-error")
-        # shown at its own pixel size: stretched to the cell's width it would blur
-        chart_width = f"{round(CHART_SIZE_INCHES[0] * CHART_DPI)}px"
-        self.chart = self._classed(widgets.Image(format="png", layout=widgets.Layout(width=chart_width)), "explorer-chart")
+        # An HTML widget holding an <img>, not an Image widget: an Image has no alt text.
+        self.chart = self._classed(widgets.HTML(), "explorer-chart")
+        self._chart_drawer = ChartDrawer()
         self.level_table_html = self._classed(widgets.HTML(), "explorer-level-table")
         self.comparison_html = self._classed(widgets.HTML(), "explorer-comparison")
         self.state: ExplorerState | None = None
@@ -398,7 +558,8 @@ class ArchitectureExplorer(widgets.VBox):
         self._build_level_rows(dict.fromkeys(attention_levels, True), dict(level_skips or {}))
         self.num_downs.observe(self._on_depth_change, names="value")
         # An HTML widget's tables get no notebook styling: give their cells some room.
-        table_style = widgets.HTML("<style>.explorer table td, .explorer table th {padding: 1px 10px;}</style>")
+        table_style = widgets.HTML("<style>.explorer table td, .explorer table th {padding: 1px 10px;}"
+                                   f"{_SCREEN_READER_ONLY_STYLE}</style>")
         super().__init__(children=[
             table_style,
             widgets.HBox([self.num_downs, self.ngf, self.image_size, self.upsample]),
@@ -432,12 +593,16 @@ class ArchitectureExplorer(widgets.VBox):
             self.attention_boxes, self.skip_selectors, self.level_infos = {}, {}, {}
             rows = []
             for level in range(1, self.num_downs.value + 1):
-                box = widgets.Checkbox(value=bool(attention.get(level, False)), description="attention",
+                # The row shows "level N" once; each control's label carries it too, hidden from
+                # sight, so a screen reader names every control uniquely ("level 6 attention").
+                box = widgets.Checkbox(value=bool(attention.get(level, False)), description=_level_label(level, "attention"),
+                                       description_allow_html=True, tooltip=f"level {level} attention",
                                        indent=False, layout=widgets.Layout(width="8em"))
                 # level 1 has no skip (its up path is the image): a fixed, disabled "none"
                 selector = widgets.Dropdown(options=("none",) if level == 1 else SKIP_MODES,
                                             value="none" if level == 1 else skips.get(level, "concat"),
-                                            description="skip", disabled=level == 1,
+                                            description=_level_label(level, "skip"), description_allow_html=True,
+                                            tooltip=f"level {level} skip", disabled=level == 1,
                                             layout=widgets.Layout(width="13em"))
                 info = self._classed(widgets.HTML(), f"explorer-level-info-{level}")
                 self._classed(self._control(box, f"explorer-attention-level-{level}"), "explorer-attention")
@@ -499,6 +664,7 @@ class ArchitectureExplorer(widgets.VBox):
                 info.value = f"{side}x{side}, {described.inner_channels} channels"
 
     def show_chart(self, state: ExplorerState) -> None:
-        """The per-level bar chart, hidden while the combination does not build."""
-        self.chart.value = explorer_chart_png(state)
+        """The per-level bar chart, hidden while the combination does not build; its text
+        equivalent (the image's accessible name) says what each bar shows."""
+        self.chart.value = explorer_chart_html(state, self._chart_drawer)
         self.chart.layout.display = "none" if state.error is not None else None

@@ -26,6 +26,7 @@ uninterrupted run would have taken.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -40,6 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from .discriminator import Discriminator
+from .distributed import Processes, synchronise_batch_norm
 from .files import write_atomically
 from .glyphs import DATA_DIR, GlyphDataset, to_tensor, to_uint8
 from .unet import GeneratorConfig, UNetGenerator
@@ -232,27 +234,35 @@ class TrainingConfig:
         return values
 
     @classmethod
-    def from_dict(cls, values: dict) -> "TrainingConfig":
-        """The inverse of ``as_dict``; ``ValueError`` names a key that is missing or unknown.
+    def from_dict(cls, values: dict, resuming: bool = False) -> "TrainingConfig":
+        """The inverse of ``as_dict``; ``ValueError`` names a key that is unknown or missing.
 
-        A checkpoint older than one of the recipe's fields (``_BEFORE_THE_FIELD``) lacks it:
-        it gets the value runs had before the field existed, which is what it was trained with.
+        A key this version does not know is an error. A missing key takes its default
+        (fields added to the package later default to the earlier behaviour), except
+        when ``resuming``: a run must continue with the recipe (the optimiser, the losses,
+        the batch) it started with, so every recipe key must be there.
         """
-        values = {**_BEFORE_THE_FIELD, **values} if isinstance(values, dict) else values
-        _check_keys(values, _field_names(cls), "its config")
-        if isinstance(values["generator"], dict):
-            # scaled_attention came later (upstream.py); checkpoints without it computed SAGAN's unscaled attention.
-            values = {**values, "generator": {"scaled_attention": False, **values["generator"]}}
-        _check_keys(values["generator"], _field_names(GeneratorConfig), "its config['generator']")
-        _check_keys(values["weights"], _field_names(LossWeights), "its config['weights']")
+        # A checkpoint older than one of the recipe's fields lacks it: it was trained
+        # without it, so it gets the value runs had before the field existed.
+        if isinstance(values, dict):
+            values = {**_BEFORE_THE_FIELD, **values}
+        recipe = _field_names(cls) if resuming else ("generator",)
+        _check_keys(values, _field_names(cls), "its config", required=recipe)
+        _check_keys(values["generator"], _field_names(GeneratorConfig), "its config['generator']", required=())
+        if "weights" in values:
+            _check_keys(values["weights"], _field_names(LossWeights), "its config['weights']",
+                        required=_field_names(LossWeights) if resuming else ())
         values = dict(values)
         generator = dict(values.pop("generator"))
-        if not isinstance(generator["attention_levels"], (list, tuple)):
-            raise ValueError(f"its config['generator']['attention_levels'] must be a list, got {generator['attention_levels']!r}")
-        generator["attention_levels"] = tuple(generator["attention_levels"])
-        if isinstance(generator["level_skips"], list):
+        if "attention_levels" in generator:
+            if not isinstance(generator["attention_levels"], (list, tuple)):
+                raise ValueError(f"its config['generator']['attention_levels'] must be a list, got {generator['attention_levels']!r}")
+            generator["attention_levels"] = tuple(generator["attention_levels"])
+        if isinstance(generator.get("level_skips"), list):
             generator["level_skips"] = tuple(tuple(pair) if isinstance(pair, list) else pair for pair in generator["level_skips"])
-        return cls(generator=GeneratorConfig(**generator), weights=LossWeights(**values.pop("weights")), **values)
+        if "weights" in values:
+            values["weights"] = LossWeights(**values["weights"])
+        return cls(generator=GeneratorConfig(**generator), **values)
 
 
 def zi2zi_recipe(**overrides) -> TrainingConfig:
@@ -267,12 +277,13 @@ def _field_names(kind: type) -> tuple[str, ...]:
     return tuple(item.name for item in fields(kind))
 
 
-def _check_keys(values, expected: tuple[str, ...], what: str) -> None:
-    """``ValueError`` unless ``values`` is a dict with exactly the keys ``expected``."""
+def _check_keys(values, expected: tuple[str, ...], what: str, required: tuple[str, ...] | None = None) -> None:
+    """``ValueError`` unless ``values`` is a dict with keys among ``expected``, including all of
+    ``required`` (default: all of ``expected``)."""
     if not isinstance(values, dict):
         raise ValueError(f"{what} must be a dict, got {type(values).__name__}")
     unknown = [key for key in values if key not in expected]
-    missing = [key for key in expected if key not in values]
+    missing = [key for key in (expected if required is None else required) if key not in values]
     if unknown:
         raise ValueError(f"{what} has unknown key(s) {', '.join(map(repr, unknown))} (known: {', '.join(expected)})")
     if missing:
@@ -283,6 +294,7 @@ def _check_keys(values, expected: tuple[str, ...], what: str) -> None:
 # What every checkpoint holds, and what a resumable one adds (``Trainer.save``).
 CHECKPOINT_ENTRIES = ("format", "config", "data", "step", "history", "generator", "resumable")
 RESUMABLE_ENTRIES = ("discriminator", "optimizer_g", "optimizer_d", "torch_rng_state", "training_data", "world_size")
+CUDA_ENTRIES = ("grad_scalers", "cuda_rng_state")  # only in a run saved on CUDA (mixed precision)
 
 
 def checkpoint_file(path: str | os.PathLike) -> Path:
@@ -328,7 +340,7 @@ def _check_entries(payload: dict) -> None:
     if not isinstance(resumable, bool):
         raise ValueError(f"its 'resumable' must be True or False, got {resumable!r}")
     required = CHECKPOINT_ENTRIES + (RESUMABLE_ENTRIES if resumable else ())
-    allowed = CHECKPOINT_ENTRIES + RESUMABLE_ENTRIES
+    allowed = CHECKPOINT_ENTRIES + RESUMABLE_ENTRIES + CUDA_ENTRIES
     missing = [key for key in required if key not in payload]
     unknown = [key for key in payload if key not in allowed]
     if missing:
@@ -509,6 +521,21 @@ def _progress_file():
     return NotebookLine() if shell is not None and hasattr(shell, "kernel") else sys.stderr
 
 
+class _Method(torch.nn.Module):
+    """Calls one method of a network as its ``forward``: ``_Method(net)("encode", x)`` is ``net.encode(x)``.
+
+    ``DistributedDataParallel`` averages gradients only for what goes through its
+    ``forward``; this lets the generator's ``forward_with_encoding`` and ``encode`` do so.
+    """
+
+    def __init__(self, network: torch.nn.Module):
+        super().__init__()
+        self.network = network
+
+    def forward(self, method: str, *args):
+        return getattr(self.network, method)(*args)
+
+
 class Trainer:
     """Trains a generator and a discriminator on the training characters of a data set.
 
@@ -541,7 +568,8 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.generator = UNetGenerator.from_config(config.generator)
         self.discriminator = Discriminator(
-            image_size=dataset.image_size, embedding_num=config.generator.embedding_num, ndf=config.ndf
+            image_size=dataset.image_size, embedding_num=config.generator.embedding_num, ndf=config.ndf,
+            norm=config.generator.norm,
         )
         if config.init == "normal":
             normal_init(self.generator)
@@ -550,10 +578,11 @@ class Trainer:
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=config.learning_rate, betas=betas)
         self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.learning_rate, betas=betas)
         self.step = 0
-        self.world_size = 1  # processes that share each batch (distributed training sets it)
         self.history: dict[str, list[float]] = {key: [] for key in HISTORY_KEYS}
         self.seconds = 0.0  # time spent in train_step, summed (not restored: machine-dependent)
         self._data_identity = None
+        self._cuda_state = {}  # what Trainer.load read for a run saved on CUDA
+        self.run_on(Processes())
 
     @property
     def data_identity(self) -> dict:
@@ -589,6 +618,99 @@ class Trainer:
             return F.binary_cross_entropy_with_logits(logits, one_hot)
         return F.cross_entropy(logits, labels)
 
+    # -- where the steps run: a device, and the processes that share each batch (distributed.py)
+    def run_on(self, processes: Processes) -> "Trainer":
+        """Train on ``processes.device``, each of ``processes.world_size`` processes taking its share of every batch.
+
+        With several processes the networks' batch norms are synchronised over them and
+        the networks are wrapped in ``DistributedDataParallel``; on CUDA the forward
+        passes run in float16 autocast with a gradient scaler per optimiser. Returns
+        the trainer. ``Trainer(...)`` starts on the CPU in one process.
+        """
+        from torch.nn.parallel import DistributedDataParallel
+
+        processes.share(self.config.batch_size)  # raises unless the batch divides evenly
+        device = processes.device
+        if processes.world_size > 1:
+            self.generator = synchronise_batch_norm(self.generator, device)
+            self.discriminator = synchronise_batch_norm(self.discriminator, device)
+        self.generator.to(device)
+        self.discriminator.to(device)
+        for optimizer in (self.optimizer_g, self.optimizer_d):
+            for state in optimizer.state.values():
+                for name, value in state.items():
+                    if isinstance(value, torch.Tensor) and name != "step":
+                        state[name] = value.to(device)
+        self.processes = processes
+        self.world_size = processes.world_size
+        self._networks = {"generator": _Method(self.generator), "discriminator": _Method(self.discriminator)}
+        if processes.world_size > 1:
+            # Batch norm is synchronised, so every process holds the same buffers: no need to broadcast them.
+            device_ids = [device.index] if device.type == "cuda" else None  # one GPU per process
+            self._networks = {name: DistributedDataParallel(network, device_ids=device_ids, forward_sync_buffers=False)
+                              for name, network in self._networks.items()}
+        self._scalers = {}
+        if device.type == "cuda":
+            saved = self._cuda_state  # a resumed CUDA run continues its scales and random stream
+            for name, optimizer in (("generator", self.optimizer_g), ("discriminator", self.optimizer_d)):
+                self._scalers[id(optimizer)] = torch.amp.GradScaler("cuda")
+                if "grad_scalers" in saved:
+                    self._scalers[id(optimizer)].load_state_dict(saved["grad_scalers"][name])
+            if "cuda_rng_state" in saved:
+                torch.cuda.set_rng_state(saved["cuda_rng_state"], device)
+        return self
+
+    def local_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """This process's share of the batch of ``step`` (all of it in one process), on its device."""
+        batch = self.batch(step)  # the whole batch, augmented, then this process's share of it
+        mine = self.processes.share(len(batch[2]))
+        return tuple(tensor[mine].to(self.processes.device) for tensor in batch)
+
+    def _autocast(self):
+        if self._scalers:
+            return torch.autocast("cuda", dtype=torch.float16)
+        return contextlib.nullcontext()
+
+    def _generate(self, source: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``generator.forward_with_encoding``, through DDP when distributed (outputs in float32)."""
+        with self._autocast():
+            fake, code = self._networks["generator"]("forward_with_encoding", source, labels)
+        return fake.float(), code.float()
+
+    def _encode(self, images: torch.Tensor) -> torch.Tensor:
+        with self._autocast():
+            code = self._networks["generator"]("encode", images)
+        return code.float()
+
+    def _discriminate(self, pairs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The discriminator, through DDP only while it is trained: with its weights frozen
+        (the generator's update) there are no gradients of its own to average."""
+        trained = any(parameter.requires_grad for parameter in self.discriminator.parameters())
+        network = self._networks["discriminator"] if trained else _Method(self.discriminator)
+        with self._autocast():
+            logits, categories = network("forward", pairs)
+        return logits.float(), categories.float()
+
+    def _mean_over_processes(self, losses: dict[str, float]) -> dict[str, float]:
+        """The losses of the whole batch: each process computed them on its share (equal shares)."""
+        if self.processes.world_size == 1:
+            return losses
+        values = torch.tensor(list(losses.values()), dtype=torch.float64, device=self.processes.device)
+        torch.distributed.all_reduce(values)
+        return dict(zip(losses, (values / self.processes.world_size).tolist()))
+
+    def _update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+        """Backward and one optimiser step (scaled on CUDA, against float16 underflow)."""
+        optimizer.zero_grad(set_to_none=True)
+        scaler = self._scalers.get(id(optimizer))
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+
     # -- one step
     def train_step(self) -> dict[str, float]:
         """One discriminator update, then ``config.generator_updates`` generator updates.
@@ -599,23 +721,21 @@ class Trainer:
         weights = self.config.weights
         self.generator.train()
         self.discriminator.train()
-        source, target, labels = self.batch(self.step)
+        source, target, labels = self.local_batch(self.step)
         for optimizer in (self.optimizer_g, self.optimizer_d):
             for group in optimizer.param_groups:
                 group["lr"] = self.config.learning_rate_at(self.step)
 
-        fake, source_code = self.generator.forward_with_encoding(source, labels)
+        fake, source_code = self._generate(source, labels)
 
         # Discriminator: real pairs are real, generated pairs are fake, both of their font.
-        real_logit, real_category = self.discriminator(torch.cat([source, target], 1))
-        fake_logit, fake_category = self.discriminator(torch.cat([source, fake.detach()], 1))
+        real_logit, real_category = self._discriminate(torch.cat([source, target], 1))
+        fake_logit, fake_category = self._discriminate(torch.cat([source, fake.detach()], 1))
         d_real_fake = F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit)) + \
             F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
         d_category = (self._category_loss(real_category, labels) + self._category_loss(fake_category, labels)) / 2
         d_loss = d_real_fake + weights.category * d_category
-        self.optimizer_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.optimizer_d.step()
+        self._update(d_loss, self.optimizer_d)
 
         # Generator: fool the (updated) discriminator, in the right font, pixel-exact,
         # with a bottleneck that does not change when the glyph is restyled. From the
@@ -625,17 +745,15 @@ class Trainer:
         try:
             for update in range(self.config.generator_updates):
                 if update:
-                    fake, source_code = self.generator.forward_with_encoding(source, labels)
-                fake_logit, fake_category = self.discriminator(torch.cat([source, fake], 1))
+                    fake, source_code = self._generate(source, labels)
+                fake_logit, fake_category = self._discriminate(torch.cat([source, fake], 1))
                 adversarial = F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
                 category = self._category_loss(fake_category, labels)
                 l1 = F.l1_loss(fake, target)
-                constant = F.mse_loss(self.generator.encode(fake), source_code)
+                constant = F.mse_loss(self._encode(fake), source_code)
                 g_loss = (weights.adversarial * adversarial + weights.category * category
                           + weights.l1 * l1 + weights.constant * constant)
-                self.optimizer_g.zero_grad(set_to_none=True)
-                g_loss.backward()
-                self.optimizer_g.step()
+                self._update(g_loss, self.optimizer_g)
         finally:
             for parameter in self.discriminator.parameters():
                 parameter.requires_grad_(True)
@@ -648,6 +766,7 @@ class Trainer:
             "category": category.item(),
             "constant": constant.item(),
         }
+        losses = self._mean_over_processes(losses)
         for key, value in losses.items():
             self.history[key].append(value)
         self.step += 1
@@ -685,7 +804,8 @@ class Trainer:
         if progress:
             from tqdm import tqdm
 
-            bar = tqdm(total=steps, desc="training", unit="step", mininterval=1.0, file=_progress_file())
+            bar = tqdm(total=steps, desc="training", unit="step", mininterval=1.0, file=_progress_file(),
+                       disable=not self.processes.is_main)
         try:
             for done in range(1, steps + 1):
                 losses = self.train_step()
@@ -695,12 +815,12 @@ class Trainer:
                         bar.set_postfix(l1=f"{losses['l1']:.3f}", d=f"{losses['discriminator']:.2f}", refresh=False)
                 if callback is not None and (done % callback_every == 0 or done == steps):
                     callback(self)
-                if checkpoint_every is not None and done % checkpoint_every == 0 and done != steps:
+                if checkpoint_every is not None and done % checkpoint_every == 0 and done != steps and self.processes.is_main:
                     self.save(checkpoint)
         finally:
             if bar is not None:
                 bar.close()
-        if checkpoint is not None:
+        if checkpoint is not None and self.processes.is_main:
             self.save(checkpoint)
         return self.history
 
@@ -734,6 +854,10 @@ class Trainer:
                 optimizer_d=self.optimizer_d.state_dict(),
                 torch_rng_state=torch.get_rng_state(),
             )
+            if self._scalers:
+                payload["grad_scalers"] = {name: self._scalers[id(optimizer)].state_dict()
+                                           for name, optimizer in (("generator", self.optimizer_g), ("discriminator", self.optimizer_d))}
+                payload["cuda_rng_state"] = torch.cuda.get_rng_state(self.processes.device)
         write_atomically(path, lambda temporary: torch.save(payload, temporary))
         return path
 
@@ -748,7 +872,11 @@ class Trainer:
             raise ValueError(f"{where}: its history records {sorted(payload['history'])}, this version records "
                              f"{list(HISTORY_KEYS)}: it was written by another version of zi2zi-lessons")
         _check_same_training_data(payload["training_data"], dataset, where)
-        trainer = cls(dataset, TrainingConfig.from_dict(payload["config"]))
+        try:
+            config = TrainingConfig.from_dict(payload["config"], resuming=True)
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}") from None
+        trainer = cls(dataset, config)
         _load_weights(trainer.generator, payload["generator"], where, "generator")
         _load_weights(trainer.discriminator, payload["discriminator"], where, "discriminator")
         _load_optimizer(trainer.optimizer_g, payload["optimizer_g"], where, "optimizer_g")
@@ -758,6 +886,7 @@ class Trainer:
                 and rng_state.shape == torch.get_rng_state().shape):
             raise ValueError(f"{where}: its torch_rng_state is not a random-generator state")
         torch.set_rng_state(rng_state)
+        trainer._cuda_state = {key: payload[key] for key in CUDA_ENTRIES if key in payload}  # for run_on
         trainer.step = payload["step"]
         trainer.history = {key: list(values) for key, values in payload["history"].items()}
         return trainer
@@ -781,7 +910,8 @@ def generate(generator: UNetGenerator, dataset: GlyphDataset, char_indices, font
         for start in range(0, len(char_indices), batch_size):
             chunk = char_indices[start : start + batch_size]
             source, _, labels = dataset.batch(chunk, np.full(len(chunk), font_id))
-            out.append(to_uint8(generator(source, labels)))
+            device = next(generator.parameters(), source).device  # the generator's (CUDA after training there)
+            out.append(to_uint8(generator(source.to(device), labels.to(device))))
     finally:
         generator.train(was_training)
     size = dataset.image_size

@@ -140,7 +140,7 @@ def operate_block_widget(notebook):
 
     settings["level"] = 1
     message = package_error(lambda: explorer.level_block(**settings))
-    notebook.set_number("level", 1, within=cell)
+    notebook.select("level", "1", within=cell)
     notebook.expect_text(view, f"Cannot build this block: {message}", "the error for level 1 with skip 'concat'")
     notebook.wait_idle("the kernel to go idle after the invalid combination")
     assert view.locator("table").count() == 0, "the block widget shows a table for an invalid combination"
@@ -224,11 +224,12 @@ def operate_explorer(notebook):
     generator, image_size = {}, 256
     total = check_explorer(notebook, explorer_box, image_size, generator, previous_total=None)
 
-    notebook.toggle("attention", True, within=explorer_box.locator(".explorer-level-row-5"))
+    # the level rows' controls are found by their accessible names, as a screen reader names them
+    explorer_box.get_by_role("checkbox", name="level 5 attention", exact=True).set_checked(True)
     generator["attention_levels"] = (5,)
     total = check_explorer(notebook, explorer_box, image_size, generator, total)
 
-    notebook.select("skip", "none", within=explorer_box.locator(".explorer-level-row-7"))
+    explorer_box.get_by_role("combobox", name="level 7 skip", exact=True).select_option("none")
     generator["level_skips"] = {7: "none"}
     total = check_explorer(notebook, explorer_box, image_size, generator, total)
 
