@@ -4,8 +4,9 @@
         ProcessGroupBatchNorm2d, and plain BatchNorm2d, on this rank's share of a fixed
         batch; saves outputs, gradients and running statistics to OUT_DIR/batchnorm_rank{R}.pt.
     python distributed_worker.py cli OUT_DIR train ARGS...
-        the command line itself, recording every batch the generator is given
-        (OUT_DIR/seen_rank{R}.pt, R = "single" without torchrun).
+        the command line itself, recording every batch the generator is given and the
+        gradients of the first step's updates (OUT_DIR/seen_rank{R}.pt, R = "single"
+        without torchrun).
 
 With ZI2ZI_TEST_UNSYNCHRONISED=1 the command line leaves batch norm per process (the
 control that shows what synchronising changes).
@@ -57,23 +58,52 @@ def batchnorm(out_dir: str) -> int:
     return 0
 
 
-def cli(out_dir: str, argv: list[str]) -> int:
+def record_training(first_updates: int = 3) -> dict:
+    """Patch the package to record what training does: every batch the generator is given
+    (``"seen"``) and, for the first ``first_updates`` optimiser updates, the gradients the
+    optimiser steps with (``"gradients"``: after DDP has averaged them). Returns the record."""
     from zi2zi_lessons import training, unet
+
+    record = {"seen": [], "gradients": []}
+    forward_with_encoding = unet.UNetGenerator.forward_with_encoding
+    update = training.Trainer._update
+
+    def recording_forward(self, source, labels):
+        record["seen"].append({"source": source.detach().clone(), "labels": labels.clone()})
+        return forward_with_encoding(self, source, labels)
+
+    def recording_update(self, loss, optimizer):
+        step = optimizer.step
+
+        def step_and_record(*args, **kwargs):
+            if len(record["gradients"]) < first_updates:
+                record["gradients"].append([None if p.grad is None else p.grad.detach().clone()
+                                            for group in optimizer.param_groups for p in group["params"]])
+            return step(*args, **kwargs)
+
+        optimizer.step = step_and_record
+        try:
+            update(self, loss, optimizer)
+        finally:
+            del optimizer.step  # the class's step again
+
+    unet.UNetGenerator.forward_with_encoding = recording_forward
+    training.Trainer._update = recording_update
+    record["restore"] = lambda: (setattr(unet.UNetGenerator, "forward_with_encoding", forward_with_encoding),
+                                 setattr(training.Trainer, "_update", update))
+    return record
+
+
+def cli(out_dir: str, argv: list[str]) -> int:
+    from zi2zi_lessons import training
     from zi2zi_lessons.__main__ import main
 
     if UNSYNCHRONISED:
         training.synchronise_batch_norm = lambda module, device: module
-
-    seen = []
-    original = unet.UNetGenerator.forward_with_encoding
-
-    def recording(self, source, labels):
-        seen.append({"source": source.detach().clone(), "labels": labels.clone()})
-        return original(self, source, labels)
-
-    unet.UNetGenerator.forward_with_encoding = recording
+    record = record_training()
     code = main(argv)
-    torch.save(seen, os.path.join(out_dir, f"seen_rank{os.environ.get('RANK', 'single')}.pt"))
+    record.pop("restore")()
+    torch.save(record, os.path.join(out_dir, f"seen_rank{os.environ.get('RANK', 'single')}.pt"))
     return code
 
 

@@ -1050,12 +1050,18 @@ def per_character_l1(dataset: GlyphDataset, split: str = "held_out", generated: 
     return {name: np.stack(values) for name, values in result.items()}
 
 
-def ssim(images: np.ndarray, references: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Structural similarity of each uint8 glyph with its reference, ``(n,)`` (torchmetrics)."""
+def ssim(images: np.ndarray, references: np.ndarray, batch_size: int | None = None) -> np.ndarray:
+    """Structural similarity of each uint8 glyph with its reference, ``(n,)`` (torchmetrics).
+
+    ``batch_size`` glyphs at a time; the default keeps the pixels of 512 glyphs of 64x64
+    (32 of 256x256: torchmetrics takes about 11 MB per 256x256 glyph).
+    """
     from torchmetrics.functional.image import structural_similarity_index_measure
 
     if images.shape != references.shape or images.ndim != 3:
         raise ValueError(f"images and references must both be (n, S, S), got {images.shape} and {references.shape}")
+    if batch_size is None:
+        batch_size = max(1, 512 * 64 * 64 // (images.shape[1] * images.shape[2]))
     values = []
     for start in range(0, len(images), batch_size):
         chunk = slice(start, start + batch_size)
