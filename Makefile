@@ -79,7 +79,7 @@ test-notebooks: $(STAMP)
 
 ## notebooks: re-execute every notebook in place, in order, each in a fresh kernel
 notebooks: $(STAMP)
-	for nb in notebooks/[0-9][0-9]_*.ipynb notebooks/solutions/*.ipynb; do \
+	for nb in notebooks/[0-9][0-9]_*.ipynb; do \
 		echo "executing $$nb"; \
 		$(VENV)/bin/jupyter nbconvert --to notebook --execute --inplace \
 			--ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=1800 "$$nb" || exit 1; \

@@ -1,6 +1,7 @@
 """Load the repository's scripts that are not part of the package, as modules: the lessons'
 solutions (notebooks/solutions/lesson_NN_*.py, or the cells tagged `solution` in a lesson
-notebook: the very code learners are pointed to) and the benchmarks (benchmarks/*.py)."""
+notebook: the very code learners are pointed to), a lesson's cells by tag (``exercise``
+templates too, run after the lesson's imports) and the benchmarks (benchmarks/*.py)."""
 
 import importlib.util
 import json
@@ -9,7 +10,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-SOLUTIONS = ROOT / "notebooks" / "solutions"
+SOLUTIONS = NOTEBOOKS / "solutions"
 BENCHMARKS = ROOT / "benchmarks"
 
 
@@ -48,3 +49,29 @@ def load_solution_cells(notebook: str) -> types.SimpleNamespace:
         source = "".join(cell["source"])
         exec(compile(source, f"{path.name}[solution cell {cell.get('id', '?')}]", "exec"), namespace)
     return types.SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})
+
+
+def notebook_cells(lesson: str, tag: str) -> list[str]:
+    """Sources of the code cells of ``notebooks/<lesson>.ipynb`` tagged ``tag``, in order."""
+    path = NOTEBOOKS / f"{lesson}.ipynb"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code" and tag in c.get("metadata", {}).get("tags", [])]
+
+
+def load_notebook_cells(lesson: str, tag: str) -> types.SimpleNamespace:
+    """Run the lesson's first code cell (its imports; IPython ``%`` lines left out) and then its
+    code cells tagged ``tag`` ("solution": the answers, "exercise": the empty templates) in one
+    fresh namespace, as the notebook runs them; return that namespace.
+
+    Cells print as they run (solutions may show their reasoning); tests capture it.
+    """
+    path = NOTEBOOKS / f"{lesson}.ipynb"
+    cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+    setup = "\n".join(line for line in "".join(cells[0]["source"]).splitlines() if not line.lstrip().startswith("%"))
+    tagged = notebook_cells(lesson, tag)
+    if not tagged:
+        raise LookupError(f"{path.name} has no code cell tagged {tag!r}")
+    namespace: dict = {"__name__": f"{lesson}_{tag}"}
+    for index, source in enumerate([setup, *tagged]):
+        exec(compile(source, f"{path.name}[{tag} {index}]", "exec"), namespace)
+    return types.SimpleNamespace(**namespace)

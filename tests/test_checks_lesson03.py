@@ -1,9 +1,12 @@
-"""The lesson 03 exercise checker: reach a parameter budget with skips and attention."""
+"""The lesson 03 exercise checkers: predict a level's multiply-adds; reach a parameter budget
+with skips and attention. They accept the notebook's solutions and name typical wrong answers."""
 
 import pytest
 
 from zi2zi_lessons import UNetGenerator, anatomy
-from zi2zi_lessons.checks import check_parameter_budget, parameter_budget
+from zi2zi_lessons.checks import check_multiply_adds, check_parameter_budget, parameter_budget
+
+from repo_scripts import load_notebook_cells
 
 
 def test_budget_is_ninety_percent_of_the_classic_generator():
@@ -20,7 +23,7 @@ def test_budget_is_ninety_percent_of_the_classic_generator():
 )
 def test_accepts_right_answers(answer, capsys):
     assert check_parameter_budget(answer)
-    assert capsys.readouterr().out.startswith("Right:")
+    assert capsys.readouterr().out.startswith("✓ right:")
 
 
 def test_accepts_a_config_and_a_model(capsys):
@@ -45,16 +48,19 @@ def test_accepts_a_config_and_a_model(capsys):
         (dict(attention_levels=(7, 8), level_skips={7: "none", 8: "none"}), "attention on level 8"),
         (dict(attention_levels=(3, 6), level_skips={6: "none", 7: "none"}), "attention on level(s) [3]"),
         # shrinking the whole network instead
-        (dict(attention_levels=(6, 7), ngf=48), "ngf is 48; the task keeps the classic 64"),
-        (dict(attention_levels=(6, 7), upsample="pixelshuffle", level_skips={6: "none", 7: "none"}), "upsample is 'pixelshuffle'"),
+        (dict(attention_levels=(6, 7), ngf=48), "ngf is 48; the task keeps the classic 64 (it saves 24,350,176 parameters by shrinking"),
+        # PixelShuffle grows the model: no talk of shrinking
+        (dict(attention_levels=(6, 7), upsample="pixelshuffle", level_skips={6: "none", 7: "none"}),
+         "upsample is 'pixelshuffle'; the task keeps the classic 'transpose' (it adds "),
         (dict(attention_levels=(6, 7), level_skips={1: "none"}), "does not build a generator: level_skips={1: 'none'}"),
         ("attention on 6 and 7", "does not build a generator: expected a UNetGenerator"),
+        (None, "does not build a generator"),
     ],
 )
 def test_rejects_typical_wrong_answers(answer, expected, capsys):
     assert not check_parameter_budget(answer)
     out = capsys.readouterr().out
-    assert out.startswith("Not yet") and expected in out
+    assert out.startswith("✗ not yet") and expected in out
 
 
 def test_does_not_touch_a_real_model():
@@ -62,3 +68,58 @@ def test_does_not_touch_a_real_model():
     before = {k: v.clone() for k, v in model.state_dict().items()}
     assert not check_parameter_budget(model)
     assert all((before[k] == v).all() for k, v in model.state_dict().items())
+
+
+def test_growing_the_network_is_not_called_shrinking(capsys):
+    assert not check_parameter_budget(dict(attention_levels=(6, 7), ngf=96, level_skips={6: "none", 7: "none"}))
+    out = capsys.readouterr().out
+    assert "ngf is 96" in out and "it adds" in out and "shrink" not in out.split("ngf is 96")[1].split("\n")[0]
+
+
+def test_the_notebook_budget_solution_passes_and_lists_every_tied_answer(capsys):
+    solutions = load_notebook_cells("03_unet_generator", "solution")
+    out = capsys.readouterr().out
+    assert "the largest total that fits is 49,826,691, reached by 9 of them" in out
+    assert len(solutions.ties) == 9 and ((5, 6), (5, 6)) in solutions.ties
+    for attention, removed in solutions.ties:  # every tie is a right answer
+        assert check_parameter_budget(dict(attention_levels=attention, level_skips={level: "add" for level in removed}))
+    assert check_parameter_budget(solutions.answer)
+
+
+def test_the_notebook_budget_template_is_judged(capsys):
+    template = load_notebook_cells("03_unet_generator", "exercise")
+    assert not check_parameter_budget(template.answer)
+    assert "6,202,793 over the budget" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- multiply-adds of level 5
+def test_the_notebook_multiply_add_predictions_pass(capsys):
+    solutions = load_notebook_cells("03_unet_generator", "solution")
+    capsys.readouterr()
+    assert solutions.predictions == {"down_conv": 268_435_456, "up_conv": 536_870_912}
+    assert check_multiply_adds(solutions.predictions)
+    assert capsys.readouterr().out.count("✓") == 2
+
+
+@pytest.mark.parametrize(
+    "answers,expected_words",
+    [
+        ({"down_conv": 268_435_456, "up_conv": 4 * 536_870_912}, "this is torchinfo's count"),
+        ({"down_conv": 268_435_456, "up_conv": 536_870_912 // 2}, "takes 1024 channels"),
+        ({"down_conv": 2 * 268_435_456, "up_conv": 536_870_912}, "that counts FLOPs"),
+        ({"down_conv": 16 * 16 * 16 * 512 * 512, "up_conv": 536_870_912}, "each output pixel (8x8 of them)"),
+        ({"down_conv": None, "up_conv": 536_870_912}, "down_conv: not filled in"),
+        ({"down_conv": 2.5e8, "up_conv": 536_870_912}, "give a whole number"),
+        (None, "answers must be a dict"),
+    ],
+)
+def test_multiply_add_mistakes_are_named(answers, expected_words, capsys):
+    assert not check_multiply_adds(answers)
+    out = capsys.readouterr().out
+    assert expected_words in out, out
+
+
+def test_the_notebook_multiply_add_template_is_judged(capsys):
+    template = load_notebook_cells("03_unet_generator", "exercise")
+    assert not check_multiply_adds(template.predictions)
+    assert capsys.readouterr().out.count("not filled in") == 2

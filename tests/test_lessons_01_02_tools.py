@@ -1,5 +1,5 @@
-"""The tools behind lessons 01 and 02: the attention figures, the cost table and the
-block widget's logic."""
+"""The tools behind lessons 01 to 03: the attention figures, the cost table and curves, the
+multiply-add counts, the CJK title font and the block widget's logic."""
 
 import matplotlib
 
@@ -12,6 +12,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from zi2zi_lessons import SelfAttention, UNetGenerator, explorer, plots  # noqa: E402
+from zi2zi_lessons import cost  # noqa: E402
 from zi2zi_lessons.cost import attention_cost, attention_matrix_bytes, format_bytes  # noqa: E402
 
 
@@ -90,7 +91,90 @@ def test_plot_attention_cost_draws_memory_for_all_and_time_for_the_timed():
     assert memory_axes.get_ylabel() == "memory" and time_axes.get_ylabel() == "milliseconds"
     # levels 1..4 of a 32x32 image have maps 16, 8, 4, 2: all marked
     assert sorted(t.get_text() for t in memory_axes.texts) == [" L1", " L2", " L3", " L4"]
+    # the N^2 reference: through the largest timed point, x16 per doubling of the side
+    measured, reference = time_axes.lines[0], time_axes.lines[1]
+    assert "N²" in reference.get_label()
+    assert reference.get_ydata()[-1] == pytest.approx(measured.get_ydata()[-1])
+    assert reference.get_ydata()[-1] / reference.get_ydata()[-2] == pytest.approx(16)
     plt.close(fig)
+
+
+@pytest.mark.parametrize("side", [1, 4, 16, 64])
+def test_attention_multiply_adds_are_the_convolutions_plus_the_two_products(side):
+    channels, pixels = 64, side * side
+    convolutions = pixels * channels * (2 * channels // 8 + channels)   # query, key, value
+    products = pixels * pixels * (channels // 8 + channels)              # energy, weighted sum
+    assert cost.attention_multiply_adds(channels, side) == convolutions + products
+    assert cost.attention_multiply_adds(channels, side, batch=3) == 3 * (convolutions + products)
+
+
+def test_attention_cost_counts_operations_and_times_on_one_thread():
+    threads = torch.get_num_threads()
+    table = attention_cost(sides=(2, 4, 8), channels=16, largest_timed=4, repeats=1)
+    assert table.column("multiply-adds") == [cost.attention_multiply_adds(16, s) for s in (2, 4, 8)]
+    assert "processor time on one thread" in table.footer
+    assert torch.get_num_threads() == threads  # restored
+
+
+def test_best_times_reads_the_clock_it_is_given():
+    ticks = iter(range(0, 10_000, 5))
+    times = cost.best_times([lambda: None], repeats=2, min_sample_seconds=0, clock=lambda: next(ticks))
+    assert times == [5.0]
+
+
+# ---------------------------------------------------------------- multiply-adds: torchinfo against PyTorch
+def test_convolution_multiply_adds_agree_for_convolutions_and_differ_fourfold_for_transposed_ones():
+    table = cost.convolution_multiply_adds(dict(num_downs=5, ngf=8), image_size=64)
+    assert len(table.rows) == 10 and table.column("level") == [1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+    for record in table.records():
+        in_side = int(record["input map"].split("x")[0])
+        out_side = int(record["output map"].split("x")[0])
+        if record["part"] == "down":
+            assert record["torchinfo"] == record["flop counter"]
+            assert out_side == in_side // 2
+        else:  # torchinfo: output pixels x 16 taps; PyTorch: input pixels x 16 taps
+            assert out_side == 2 * in_side
+            bias = out_side * out_side if record["level"] == 1 else 0  # level 1's up-conv has one
+            assert record["torchinfo"] == 4 * record["flop counter"] + bias
+
+
+def test_the_classic_generator_takes_5_95_billion_multiply_adds_per_image():
+    assert cost.multiply_adds({}, image_size=256) == 5_948_571_648
+    table = cost.convolution_multiply_adds({}, image_size=256)
+    assert "torchinfo 17,842,649,728, flop counter 5,948,571,648" in table.footer
+    level_5 = {r["part"]: r for r in table.records() if r["level"] == 5}
+    assert level_5["down"]["flop counter"] == 8 * 8 * 16 * 512 * 512
+    assert level_5["up"]["flop counter"] == 8 * 8 * 16 * 1024 * 512
+
+
+def test_multiply_adds_refuse_an_image_the_generator_cannot_take():
+    with pytest.raises(ValueError, match="384"):
+        cost.multiply_adds({}, image_size=384)
+
+
+# ---------------------------------------------------------------- a font for Chinese titles
+def test_cjk_font_finds_an_installed_font_that_has_the_characters():
+    from zi2zi_lessons.plots import _font_covers
+
+    font = plots.cjk_font("林木")
+    if font is None:
+        pytest.skip("no CJK font installed here (CI installs them)")
+    assert _font_covers(font.get_file(), "林木")
+
+
+def test_cjk_font_says_none_on_a_machine_with_only_matplotlibs_own_fonts(monkeypatch):
+    from matplotlib import font_manager
+
+    bundled = [entry for entry in font_manager.fontManager.ttflist if entry.name.startswith("DejaVu")]
+    assert bundled
+    monkeypatch.setattr(font_manager.fontManager, "ttflist", bundled)
+    assert plots.cjk_font("林") is None
+    assert plots.cjk_font("lin") is not None  # Latin letters: DejaVu has them
+
+
+def test_cjk_font_rejects_nothing_to_look_for():
+    with pytest.raises(ValueError, match="characters=''"):
+        plots.cjk_font("")
 
 
 # ---------------------------------------------------------------- the block widget's logic

@@ -6,6 +6,8 @@ Every checker returns ``True`` when the answer is right, ``False`` otherwise.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -14,11 +16,10 @@ from torch import nn
 from . import anatomy
 from .anatomy import build_meta, count_parameters
 from .attention import SelfAttention, self_attention_parameter_count
-from .cost import attention_matrix_bytes
+from .cost import attention_matrix_bytes, convolution_multiply_adds
 from .diffusion import channel_constraints
 from .training import tiny_generator_config
 from .unet import SKIP_MODES, GeneratorConfig, UNetGenerator, UnetSkipConnectionBlock
-
 
 
 def fail(message: str) -> bool:
@@ -34,27 +35,67 @@ def fail(message: str) -> bool:
 # samples.
 _ATTENTION_CASES = ((64, (2, 64, 6, 8)), (64, (1, 64, 1, 1)), (16, (3, 16, 5, 5)), (32, (2, 32, 4, 3)))
 _ATTENTION_TOLERANCE = 1e-4
+_CHECK_GAMMA = 0.7  # gamma while comparing: at 0 the attention would not reach the output
+_PROJECTIONS = {"query": "C/8", "key": "C/8", "value": "C"}
 
 
 def _shape(tensor) -> str:
     return "x".join(str(n) for n in tensor.shape)
 
 
+def _close(a: torch.Tensor, b: torch.Tensor, tolerance: float = _ATTENTION_TOLERANCE) -> bool:
+    """``a`` equals ``b`` up to float rounding, relative to ``b``'s size."""
+    if a.shape != b.shape:
+        return False
+    scale = max(1.0, b.abs().max().item()) if b.numel() else 1.0
+    return bool(torch.allclose(a, b, rtol=tolerance, atol=tolerance * scale))
+
+
+def _unwritten(error: Exception) -> bool:
+    return isinstance(error, NotImplementedError)
+
+
+def _raised(label: str, error: Exception) -> bool:
+    if _unwritten(error):
+        return fail(f"not written yet: {label} raised NotImplementedError ({error})")
+    return fail(f"{label} raised {type(error).__name__}: {error}")
+
+
 def _sagan_variants(block: SelfAttention, x: torch.Tensor) -> dict[str, torch.Tensor]:
     """Outputs of typical wrong SAGAN blocks with ``block``'s weights, by diagnosis."""
     batch, channels, height, width = x.shape
-    query = block.query(x).flatten(2).transpose(1, 2)  # (B, N, C/8)
-    key = block.key(x).flatten(2)  # (B, C/8, N)
-    value = block.value(x).flatten(2)  # (B, C, N)
-    energy = torch.bmm(query, key)
+    pixels = height * width
+    query_map, key_map, value_map = block.query(x), block.key(x), block.value(x)
+    query_rows = query_map.flatten(2).transpose(1, 2)  # (B, N, C/8)
+    key_columns = key_map.flatten(2)  # (B, C/8, N)
+    value_columns = value_map.flatten(2)  # (B, C, N)
+    scale = block.energy_scale
     other_scale = 1.0 if block.scaled else (channels // 8) ** -0.5
+    gamma = block.gamma
 
-    def join(weights, transpose=True):
-        out = torch.bmm(value, weights.transpose(1, 2) if transpose else weights)
-        return out.reshape(batch, channels, height, width)
+    def finish(weights, values=value_columns, transpose=True):
+        out = torch.bmm(values, weights.transpose(1, 2) if transpose else weights)
+        return gamma * out.reshape(batch, channels, height, width) + x
 
-    right = torch.softmax(energy * block.energy_scale, dim=-1)
-    attended = join(right)
+    right = torch.softmax(torch.bmm(query_rows, key_columns) * scale, dim=-1)
+    attended = torch.bmm(value_columns, right.transpose(1, 2)).reshape(batch, channels, height, width)
+    # Rows per pixel made with reshape instead of transpose: memory order kept, axes not swapped.
+    scrambled_query = torch.softmax(torch.bmm(query_map.reshape(batch, pixels, -1), key_columns) * scale, dim=-1)
+    scrambled_key = torch.softmax(torch.bmm(query_rows, key_map.reshape(batch, pixels, -1).transpose(1, 2)) * scale, dim=-1)
+    value_rows_scrambled = value_map.reshape(batch, pixels, channels)
+    out_rows = torch.bmm(right, value_columns.transpose(1, 2))  # (B, N, C), the right numbers
+    # The batch folded into the pixels: every pixel attends over every image's pixels.
+    def fold(t):
+        return t.flatten(2).permute(1, 0, 2).reshape(1, t.shape[1], batch * pixels)
+
+    joint_weights = torch.softmax(torch.bmm(fold(query_map).transpose(1, 2), fold(key_map)) * scale, dim=-1)
+    joint = torch.bmm(fold(value_map), joint_weights.transpose(1, 2))
+    joint = joint.reshape(channels, batch, pixels).permute(1, 0, 2).reshape(batch, channels, height, width)
+
+    reshape_hint = (
+        "is made with reshape/view where a transpose is needed: (B, C', N) -> (B, N, C') must swap the axes "
+        "(.transpose(1, 2) or .permute(0, 2, 1)); reshape keeps the memory order and mixes pixels with channels"
+    )
     scaled_hint = (
         "the energy is divided by sqrt(C/8), but this block should use the raw energy q.k (SAGAN does not scale)"
         if not block.scaled
@@ -62,26 +103,67 @@ def _sagan_variants(block: SelfAttention, x: torch.Tensor) -> dict[str, torch.Te
     )
     return {
         "softmax runs over the queries (dim=1); it must run over the keys (the last dim), so that each pixel's weights sum to 1":
-            block.gamma * join(torch.softmax(energy * block.energy_scale, dim=1)) + x,
+            finish(torch.softmax(torch.bmm(query_rows, key_columns) * scale, dim=1)),
         "the weighted sum uses the attention matrix untransposed: out[:, :, i] must be sum_j value[:, :, j] * weights[i, j], i.e. bmm(value, weights.transpose(1, 2))":
-            block.gamma * join(right, transpose=False) + x,
-        scaled_hint: block.gamma * join(torch.softmax(energy * other_scale, dim=-1)) + x,
-        "the residual is missing: the block must return gamma * out + x, not gamma * out": block.gamma * attended,
+            finish(right, transpose=False),
+        "the energy is k^T q, the transpose of q^T k: row i must hold pixel i's query against every key "
+        "(energy[i, j] = q_i . k_j), i.e. bmm(query as (B, N, C/8), key as (B, C/8, N))":
+            finish(torch.softmax(torch.bmm(key_columns.transpose(1, 2), query_rows.transpose(1, 2)) * scale, dim=-1)),
+        f"the query {reshape_hint}": finish(scrambled_query),
+        f"the key {reshape_hint}": finish(scrambled_key),
+        f"the value {reshape_hint}": gamma * torch.bmm(right, value_rows_scrambled).transpose(1, 2).reshape(batch, channels, height, width) + x,
+        "the output, one row per pixel (B, N, C), is reshaped to (B, C, H, W) without a transpose: reshape keeps "
+        "the memory order and mixes pixels with channels; swap the axes first with .transpose(1, 2)":
+            gamma * out_rows.reshape(batch, channels, height, width) + x,
+        "the images of the batch are mixed: every pixel attends over the pixels of all images; keep the batch "
+        "dimension first in every reshape and bmm, so each image attends only over its own pixels":
+            gamma * joint + x,
+        "the softmax runs over the batch (dim=0); it must run over the keys (the last dim)":
+            finish(torch.softmax(torch.bmm(query_rows, key_columns) * scale, dim=0)),
+        scaled_hint: finish(torch.softmax(torch.bmm(query_rows, key_columns) * other_scale, dim=-1)),
+        "the residual is missing: the block must return gamma * out + x, not gamma * out": gamma * attended,
         "gamma is not applied: the block must return gamma * out + x, not out + x": attended + x,
     }
 
 
-def check_self_attention(make_block, scaled: bool = False) -> bool:
-    """Judge a hand-written SAGAN block against ``SelfAttention(C, scaled)``.
+def _projection(block: nn.Module, name: str, channels: int, label: str):
+    """The learner's ``name`` projection as ``(weight, bias)`` Parameters shaped like
+    a 1x1 ``Conv2d``'s (``nn.Linear`` and ``nn.Conv1d`` of the same sizes count too),
+    or a verdict string."""
+    out_channels = channels // 8 if name != "value" else channels
+    expected = (out_channels, channels, 1, 1)
+    module = getattr(block, name)
+    weight, bias = getattr(module, "weight", None), getattr(module, "bias", None)
+    if not isinstance(weight, torch.Tensor):
+        return f"{label}.{name} has no weight: make it a 1x1 convolution, nn.Conv2d({channels}, {out_channels}, kernel_size=1)"
+    if not isinstance(bias, torch.Tensor):
+        return f"{label} has no {name}.bias (the 1x1 convolutions need their biases)"
+    shape = tuple(weight.shape)
+    one_by_one = len(shape) >= 2 and all(n == 1 for n in shape[2:])
+    if not one_by_one or shape[:2] != (out_channels, channels) or tuple(bias.shape) != (out_channels,):
+        kernel = "" if one_by_one or len(shape) < 3 else "; the kernel must be 1x1 (kernel_size=1): attention, not the convolution, mixes pixels"
+        return (f"{label}: {name}.weight has shape {shape}, expected {expected} ({name} maps C = {channels} "
+                f"channels to {_PROJECTIONS[name]}){kernel}")
+    return weight, bias
 
-    ``make_block(C)`` must return a module with 1x1 convolutions ``query`` and ``key``
-    (C -> C/8), ``value`` (C -> C), and a one-element parameter ``gamma``. The checker
-    builds it for several C, copies its weights into the reference block, sets gamma
-    to 0.7 in both, and compares outputs on maps of several shapes (1x1 and non-square
-    included). It prints one line saying what was off, or that everything matched.
+
+def check_self_attention(make_block, scaled: bool = False) -> bool:
+    """Judge a hand-written SAGAN block against ``SelfAttention(C, scaled)``, forward and backward.
+
+    ``make_block(C)`` must return a module with projections ``query`` and ``key``
+    (C -> C/8), ``value`` (C -> C), each with a bias (1x1 convolutions, or
+    ``nn.Linear`` layers applied to each pixel), and a one-element parameter
+    ``gamma`` that starts at 0. For several C and maps (1x1 and non-square included)
+    the checker copies the weights into the reference block, sets gamma to 0.7 in
+    both, and compares the outputs, the gradient of every parameter and of the input
+    (after one backward pass), and checks that the input is left as it was. It prints
+    one line naming what was off, or that everything matched; it never raises.
     """
     with torch.random.fork_rng():  # the learner's random state stays as it was
-        return _check_self_attention(make_block, scaled)
+        try:
+            return _check_self_attention(make_block, scaled)
+        except Exception as error:  # anything a learner's object does wrong is a verdict
+            return fail(f"checking stopped on {type(error).__name__}: {error}")
 
 
 def _check_self_attention(make_block, scaled: bool) -> bool:
@@ -92,32 +174,34 @@ def _check_self_attention(make_block, scaled: bool) -> bool:
         try:
             block = make_block(channels)
         except Exception as error:  # the learner's code: report, never crash
-            return fail(f"{label} raised {type(error).__name__}: {error}")
+            return _raised(label, error)
         if not isinstance(block, nn.Module):
             return fail(f"{label} returned {type(block).__name__}, not an nn.Module")
-        for name in ("query", "key", "value"):
+        block.train()
+        if not any(isinstance(getattr(block, name, None), nn.Module) for name in _PROJECTIONS) and not list(block.parameters()):
+            return fail(f"not written yet: {label} has no query, key, value or gamma")
+        for name in _PROJECTIONS:
             if not isinstance(getattr(block, name, None), nn.Module):
                 return fail(f"{label} has no submodule {name!r}: name the three 1x1 convolutions query, key and value")
         gamma = getattr(block, "gamma", None)
-        if not isinstance(gamma, nn.Parameter) or gamma.numel() != 1:
-            return fail(f"{label}.gamma must be a one-element nn.Parameter (a learned scalar), got {type(gamma).__name__}")
+        if not isinstance(gamma, torch.Tensor) or gamma.numel() != 1:
+            got = type(gamma).__name__ if not isinstance(gamma, torch.Tensor) else f"a tensor of {gamma.numel()} elements"
+            return fail(f"{label}.gamma must be a one-element nn.Parameter (a learned scalar), got {got}")
+        if not any(p is gamma for p in block.parameters()):
+            return fail(f"{label}.gamma is a plain tensor (or a buffer), not a parameter: the optimiser never sees it, "
+                        f"so it cannot learn; make it nn.Parameter(torch.zeros(1))")
+        if not gamma.requires_grad:
+            return fail(f"{label}.gamma has requires_grad=False: it cannot learn, and the block stays the identity for ever")
         if gamma.item() != 0.0:
             return fail(f"{label}.gamma starts at {gamma.item():g}; it must start at 0 so that a new block is the identity")
 
-        reference = SelfAttention(channels, scaled=scaled)
-        expected_shapes = {name: tuple(p.shape) for name, p in reference.state_dict().items()}
-        found = dict(block.state_dict())
-        found["gamma"] = gamma.detach().reshape(1)  # a 0-d or (1,) scalar both work
-        for name, shape_expected in expected_shapes.items():
-            if name not in found:
-                hint = " (the 1x1 convolutions need their biases)" if name.endswith(".bias") else ""
-                return fail(f"{label} has no {name}{hint}")
-            if tuple(found[name].shape) != shape_expected:
-                width = {"query": "C/8", "key": "C/8", "value": "C"}.get(name.split(".")[0], "")
-                return fail(
-                    f"{label}: {name} has shape {tuple(found[name].shape)}, expected {shape_expected}"
-                    + (f" ({name.split('.')[0]} maps C = {channels} channels to {width})" if width else "")
-                )
+        learned = {}
+        for name in _PROJECTIONS:
+            found = _projection(block, name, channels, label)
+            if isinstance(found, str):
+                return fail(found)
+            learned[f"{name}.weight"], learned[f"{name}.bias"] = found
+        learned["gamma"] = gamma
         counted = sum(p.numel() for p in block.parameters())
         formula = self_attention_parameter_count(channels)
         if counted != formula:
@@ -125,46 +209,243 @@ def _check_self_attention(make_block, scaled: bool) -> bool:
                 f"{label} has {counted:,} parameters, expected {formula:,} = 2(C*C/8 + C/8) + C^2 + C + 1: "
                 f"remove the extra parameters ({counted - formula:+,})"
             )
-        reference.load_state_dict(found)
+        reference = SelfAttention(channels, scaled=scaled)
+        reference_parameters = dict(reference.named_parameters())
+        with torch.no_grad():
+            for name, tensor in learned.items():
+                reference_parameters[name].copy_(tensor.detach().reshape(reference_parameters[name].shape))
 
         generator = torch.Generator().manual_seed(channels)
         x = torch.randn(*shape, generator=generator)
+        verdict = _attention_forward_verdict(block, reference, x, label, gamma=0.0)
+        if verdict is not None:
+            return fail(verdict)
         with torch.no_grad():
-            try:
-                out = block(x.clone())
-            except Exception as error:
-                return fail(f"{label} on a {_shape(x)} map raised {type(error).__name__}: {error}")
-            if not isinstance(out, torch.Tensor) or out.shape != x.shape:
-                got = _shape(out) if isinstance(out, torch.Tensor) else type(out).__name__
-                return fail(f"{label} on a {_shape(x)} map returned {got}; the block must keep the shape {_shape(x)}")
-            if not torch.allclose(out, x, atol=1e-6):
-                if torch.allclose(out, torch.zeros_like(out)):
-                    return fail(f"{label} with gamma = 0 returns zeros: the residual + x is missing")
-                return fail(
-                    f"{label} with gamma = 0 must return its input unchanged (gamma * out + x), but differs by "
-                    f"up to {(out - x).abs().max().item():.3g}: is gamma multiplying the attention output?"
-                )
-
-            block.gamma.fill_(0.7)
-            reference.gamma.fill_(0.7)
-            out = block(x.clone())
-            expected = reference(x)
-            if not torch.allclose(out, expected, atol=_ATTENTION_TOLERANCE, rtol=_ATTENTION_TOLERANCE):
-                for diagnosis, wrong in _sagan_variants(reference, x).items():
-                    if torch.allclose(out, wrong, atol=_ATTENTION_TOLERANCE, rtol=_ATTENTION_TOLERANCE):
-                        return fail(f"{label} on a {_shape(x)} map: {diagnosis}")
-                return fail(
-                    f"{label} on a {_shape(x)} map with gamma = 0.7 differs from SelfAttention by up to "
-                    f"{(out - expected).abs().max().item():.3g}; print the shape of every step and compare "
-                    f"with the steps of this lesson"
-                )
+            gamma.fill_(_CHECK_GAMMA)
+            reference.gamma.fill_(_CHECK_GAMMA)
+        verdict = _attention_forward_verdict(block, reference, x, label, gamma=_CHECK_GAMMA)
+        if verdict is not None:
+            return fail(verdict)
+        verdict = _attention_backward_verdict(block, reference, learned, x, label, generator)
+        if verdict is not None:
+            return fail(verdict)
     kind = "scaled" if scaled else "unscaled"
     print(
-        f"✓ correct: parameters match 2(C*C/8 + C/8) + C^2 + C + 1, gamma = 0 gives the identity, and the "
-        f"output equals SelfAttention({kind}) on {len(_ATTENTION_CASES)} maps "
+        f"✓ correct: parameters match 2(C*C/8 + C/8) + C^2 + C + 1, gamma = 0 gives the identity, the input is "
+        f"left untouched, and the output and every gradient (query, key, value, gamma, input) equal "
+        f"SelfAttention({kind})'s on {len(_ATTENTION_CASES)} maps "
         f"({', '.join(_shape(torch.empty(s)) for _, s in _ATTENTION_CASES)})"
     )
     return True
+
+
+def _run_on_copy(block: nn.Module, x: torch.Tensor, label: str, requires_grad: bool = False):
+    """``block`` on a copy of ``x``: ``(output, copy)`` or ``(None, verdict)``; a write into the copy is a verdict."""
+    given = x.clone().requires_grad_(requires_grad)
+    try:
+        if requires_grad:
+            out = block(given)
+        else:
+            with torch.no_grad():
+                out = block(given)
+    except Exception as error:
+        if "in-place" in str(error) or "inplace" in str(error):
+            return None, (f"{label} writes into its input in place (x += ..., x.add_(...)), which autograd refuses: "
+                          f"{type(error).__name__}: {str(error).splitlines()[0]}; return a new tensor, gamma * out + x")
+        if _unwritten(error):
+            return None, f"not written yet: {label} raised NotImplementedError ({error})"
+        return None, f"{label} on a {_shape(x)} map raised {type(error).__name__}: {error}"
+    if isinstance(out, (tuple, list)):
+        return None, (f"{label} returned a {type(out).__name__} of {len(out)} items; the block must return one tensor, "
+                      f"gamma * out + x")
+    if not isinstance(out, torch.Tensor):
+        return None, f"{label} on a {_shape(x)} map returned {type(out).__name__}; the block must return a tensor"
+    if not torch.equal(given.detach(), x):
+        return None, (f"{label} writes into its input in place (x += ..., x.add_(...)): the caller's feature map "
+                      f"changed; return a new tensor, gamma * out + x")
+    if out.shape != x.shape:
+        batch, channels, height, width = x.shape
+        swapped = " (height and width are swapped: reshape back to (B, C, H, W))" if tuple(out.shape) == (batch, channels, width, height) else ""
+        return None, f"{label} on a {_shape(x)} map returned {_shape(out)}; the block must keep the shape {_shape(x)}{swapped}"
+    return out, given
+
+
+def _attention_forward_verdict(block, reference, x, label, gamma: float) -> str | None:
+    out, verdict = _run_on_copy(block, x, label)
+    if out is None:
+        return verdict
+    if gamma == 0.0:
+        if torch.allclose(out, x, atol=1e-6):
+            return None
+        if torch.allclose(out, torch.zeros_like(out)):
+            return f"{label} with gamma = 0 returns zeros: the residual + x is missing"
+        return (f"{label} with gamma = 0 must return its input unchanged (gamma * out + x), but differs by "
+                f"up to {(out - x).abs().max().item():.3g}: is gamma multiplying the attention output?")
+    with torch.no_grad():
+        expected = reference(x)
+        if _close(out, expected):
+            return None
+        for diagnosis, wrong in _sagan_variants(reference, x).items():
+            if _close(out, wrong):
+                return f"{label} on a {_shape(x)} map: {diagnosis}"
+        if x.shape[0] > 1:
+            alone = [_run_on_copy(block, x[i:i + 1], label)[0] for i in range(x.shape[0])]
+            if all(o is not None for o in alone) and _close(torch.cat(alone), expected):
+                return (f"{label} on a {_shape(x)} map: right for one image at a time, wrong for the batch: the images "
+                        f"are mixed; keep the batch dimension first in every reshape and bmm")
+    return (f"{label} on a {_shape(x)} map with gamma = {gamma} differs from SelfAttention by up to "
+            f"{(out - expected).abs().max().item():.3g}; print the shape of every step and compare "
+            f"with the steps of this lesson")
+
+
+def _attention_backward_verdict(block, reference, learned, x, label, generator) -> str | None:
+    block.zero_grad(set_to_none=True)
+    out, learner_input = _run_on_copy(block, x, label, requires_grad=True)
+    if out is None:
+        return learner_input  # the verdict
+    if out.grad_fn is None:
+        return (f"{label}'s output is cut off from autograd (torch.no_grad(), .detach() or .data in forward): "
+                f"no parameter of the block could learn")
+    upstream = torch.randn(*x.shape, generator=generator)
+    try:
+        (out * upstream).sum().backward()
+    except Exception as error:
+        return f"{label}'s backward pass raised {type(error).__name__}: {error}"
+    reference.zero_grad(set_to_none=True)
+    reference_input = x.clone().requires_grad_(True)
+    (reference(reference_input) * upstream).sum().backward()
+    reference_parameters = dict(reference.named_parameters())
+
+    silent = []
+    for name, parameter in learned.items():
+        expected = reference_parameters[name].grad
+        got = torch.zeros_like(expected) if parameter.grad is None else parameter.grad.reshape(expected.shape)
+        if expected.any() and not got.any():
+            silent.append(name)
+        elif not _close(got, expected, 1e-3):
+            return (f"{label} on a {_shape(x)} map: the gradient of {name} differs from SelfAttention's by up to "
+                    f"{(got - expected).abs().max().item():.3g}, although the outputs agree")
+    if "gamma" in silent:
+        return (f"{label}: gamma gets no gradient, so it cannot learn: the forward uses it as a constant "
+                f"(.item(), float(gamma), .data or .detach())")
+    if any(name.startswith(("query", "key")) for name in silent):
+        return (f"{label}: query and key get no gradient: the attention weights are cut off from autograd "
+                f"(.detach(), .data, torch.no_grad() or a NumPy round trip); the output is right, but training "
+                f"would never change where a pixel looks")
+    if silent:
+        return f"{label}: {', '.join(silent)} get no gradient: the value path is cut off from autograd (.detach() or .data)"
+    got = learner_input.grad
+    if got is None or not _close(got, reference_input.grad, 1e-3):
+        what = "no gradient reaches the input" if got is None else (
+            f"the gradient reaching the input differs by up to {(got - reference_input.grad).abs().max().item():.3g}")
+        return f"{label} on a {_shape(x)} map: {what}; is x (or the residual) detached?"
+    return None
+
+
+# The prediction exercise: one SelfAttention(256) block on a batch of four 16x16 maps.
+ATTENTION_PREDICTION = dict(channels=256, batch=4, side=16)
+ATTENTION_PREDICTION_FIELDS = ("parameters", "weights_shape", "weights_bytes", "frozen_at_1x1")
+
+
+def _attention_prediction_measured() -> dict:
+    """Each answer of the prediction exercise, measured on a real block."""
+    setup = ATTENTION_PREDICTION
+    channels, batch, side = setup["channels"], setup["batch"], setup["side"]
+    torch.manual_seed(0)
+    block = SelfAttention(channels)
+    with torch.no_grad():
+        weights = block.attention_map(torch.randn(batch, channels, side, side))
+        block.gamma.fill_(_CHECK_GAMMA)
+    block(torch.randn(batch, channels, 1, 1)).square().sum().backward()
+    return {
+        "parameters": sum(p.numel() for p in block.parameters()),
+        "weights_shape": tuple(weights.shape),
+        "weights_bytes": weights.numel() * weights.element_size(),
+        "frozen_at_1x1": sum(p.numel() for p in block.parameters() if p.grad is None or not p.grad.any()),
+    }
+
+
+def _attention_prediction_hint(field: str, given, expected: dict) -> str:
+    setup = ATTENTION_PREDICTION
+    channels, batch, side = setup["channels"], setup["batch"], setup["side"]
+    key, pixels = channels // 8, side * side
+    hints = {
+        "parameters": {
+            2 * channels * key + channels * channels + 1: "the three convolutions have biases too (C/8 + C/8 + C)",
+            expected["parameters"] - 1: "gamma is a parameter too (one number)",
+            3 * (channels * channels + channels) + 1: "query and key map C to C/8 channels, not to C",
+        },
+        "weights_shape": {
+            (batch, side, side): f"one weight per pair of pixels: N x N, with N = {side} * {side} = {pixels}",
+            (pixels, pixels): "one matrix per image: the batch comes first",
+            (batch, key, key): "the weights do not depend on C/8: one per pair of pixels, N x N",
+            (batch, channels, pixels, pixels): "the weights are shared by all channels: (B, N, N)",
+        },
+        "weights_bytes": {
+            batch * pixels * pixels: f"that is the number of entries; float32 takes 4 bytes each (or it is the bytes of one "
+                                     f"image: the batch has {batch})",
+            2 * expected["weights_bytes"]: "that counts the energy too; the question asks for the weights alone",
+            pixels * pixels: "that is the entries of one image: 4 images, 4 bytes each",
+        },
+        "frozen_at_1x1": {
+            2 * channels * key: "the biases of query and key get no gradient either",
+            expected["frozen_at_1x1"] + 1: "gamma still learns: it scales value(x), which reaches the output",
+            0: "on a 1x1 map the softmax has one entry, exactly 1 whatever query and key say: they get no gradient",
+            expected["parameters"] - 1: "value still learns: the block is gamma * value(x) + x",
+        },
+    }
+    known = hints[field].get(given)
+    if known:
+        return known
+    return {
+        "parameters": "two 1x1 convolutions C -> C/8 and one C -> C, all with biases, and gamma",
+        "weights_shape": "(B, N, N): one row per pixel, one column per pixel it can look at",
+        "weights_bytes": "B x N x N entries, 4 bytes each",
+        "frozen_at_1x1": "which parameters does a softmax over a single entry make irrelevant?",
+    }[field]
+
+
+def check_attention_predictions(answers) -> bool:
+    """Judge predicted numbers of one ``SelfAttention(256)`` block against measurements.
+
+    ``answers[field]`` for each field in ``ATTENTION_PREDICTION_FIELDS``: its parameter
+    count; the shape and the float32 bytes of its attention weights for a batch of four
+    256-channel 16x16 maps; how many of its parameters get no gradient on 1x1 maps.
+    The expected values are measured on a real block, not typed in. Prints one line per
+    field; never raises.
+    """
+    with torch.random.fork_rng():
+        expected = _attention_prediction_measured()
+    return _judge_predictions(answers, expected, ATTENTION_PREDICTION_FIELDS, _attention_prediction_hint)
+
+
+def _as_answer(value):
+    """Integers stay integers; shapes (tuple, list, torch.Size) become tuples of ints."""
+    if isinstance(value, (tuple, list, torch.Size)):
+        return tuple(int(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value)
+    return value
+
+
+def _judge_predictions(answers, expected: dict, fields, hint) -> bool:
+    """One verdict line per field: right, not filled in, of the wrong kind, or off (with a hint)."""
+    if not isinstance(answers, dict):
+        return fail(f"answers must be a dict {{field: value}} with {', '.join(fields)}; got {type(answers).__name__}")
+    right = True
+    for field in fields:
+        given = _as_answer(answers.get(field))
+        want = expected[field]
+        if given is None or given is ...:
+            right = fail(f"{field}: not filled in")
+        elif isinstance(want, tuple) and not (isinstance(given, tuple) and all(isinstance(v, int) and not isinstance(v, bool) for v in given)):
+            right = fail(f"{field}: give a shape, a tuple of integers such as (2, 3); got {given!r}")
+        elif isinstance(want, int) and (isinstance(given, bool) or not isinstance(given, int)):
+            right = fail(f"{field}: give a whole number (arithmetic like 4 * 256 is fine); got {given!r}")
+        elif given != want:
+            shown = f"{given:,}" if isinstance(given, int) else str(given)
+            right = fail(f"{field}: {shown} is off: {hint(field, given, expected)}")
+        else:
+            print(f"✓ {field}: {want:,}" if isinstance(want, int) else f"✓ {field}: {want}")
+    return right
 
 
 # ---------------------------------------------------------------- lesson 02: skip block
@@ -265,11 +546,15 @@ _STRIDE_INPUT_SIDES = ((1, 1), (2, 2), (3, 3), (4, 4), (3, 5))
 _STRIDE_IMAGE_SIZES = (64, 128)  # innermost maps 2x2 and 4x4: stride 1 breaks both
 
 
-def _contains_stride_one_conv(module: nn.Module) -> bool:
-    return any(
-        isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and tuple(m.stride) == (1, 1)
-        for m in module.modules()
-    )
+def _stride_one_convolutions(module: nn.Module) -> dict[str, nn.Module]:
+    return {
+        name or "the module itself": m for name, m in module.named_modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)) and tuple(m.stride) == (1, 1)
+    }
+
+
+def _kernel_name(conv: nn.Module) -> str:
+    return f"{type(conv).__name__} {'x'.join(str(k) for k in conv.kernel_size)}"
 
 
 def check_innermost_up_fix(make_up, require_refinement: bool = True) -> bool:
@@ -277,23 +562,41 @@ def check_innermost_up_fix(make_up, require_refinement: bool = True) -> bool:
 
     ``make_up(in_channels, out_channels)`` must return a module mapping
     ``(B, in, h, w)`` to ``(B, out, 2h, 2w)`` for every ``h, w`` (the join needs
-    the map back at the size the down path started from). With
-    ``require_refinement`` it must also keep a stride-1 convolution (the change the
-    author wanted). The checker runs it alone on several sizes, then inside the
-    generator of ``STRIDE_EXERCISE`` at 64x64 and 128x128 (innermost maps 2x2 and 4x4).
+    the map back at the size the down path started from), whose every parameter
+    takes part in the forward pass (gets a gradient). With ``require_refinement``
+    it must also run a stride-1 convolution on the doubled map (the change the
+    author wanted): one that is registered but never called, or that runs before
+    the upsampling (at a 1x1 bottleneck its 3x3 kernel would use one tap of nine),
+    is named. The checker runs the module alone on several sizes, then inside the
+    generator of ``STRIDE_EXERCISE`` at 64x64 and 128x128 (innermost maps 2x2 and
+    4x4). It never raises.
     """
     with torch.random.fork_rng():  # the learner's random state stays as it was
-        return _check_innermost_up_fix(make_up, require_refinement)
+        try:
+            return _check_innermost_up_fix(make_up, require_refinement)
+        except Exception as error:  # anything a learner's object does wrong is a verdict
+            return fail(f"checking stopped on {type(error).__name__}: {error}")
+
+
+def _make_up(make_up, in_channels: int, out_channels: int):
+    """The learner's module, or a verdict string."""
+    call = f"make_up({in_channels}, {out_channels})"
+    try:
+        module = make_up(in_channels, out_channels)
+    except Exception as error:
+        if _unwritten(error):
+            return f"not written yet: {call} raised NotImplementedError ({error})"
+        return f"{call} raised {type(error).__name__}: {error}"
+    if not isinstance(module, nn.Module):
+        return f"{call} returned {type(module).__name__}, not an nn.Module"
+    return module
 
 
 def _check_innermost_up_fix(make_up, require_refinement: bool) -> bool:
     in_channels, out_channels = 24, 16
-    try:
-        module = make_up(in_channels, out_channels)
-    except Exception as error:
-        return fail(f"make_up({in_channels}, {out_channels}) raised {type(error).__name__}: {error}")
-    if not isinstance(module, nn.Module):
-        return fail(f"make_up({in_channels}, {out_channels}) returned {type(module).__name__}, not an nn.Module")
+    module = _make_up(make_up, in_channels, out_channels)
+    if isinstance(module, str):
+        return fail(module)
     generator = torch.Generator().manual_seed(0)
     module.eval()
     for height, width in _STRIDE_INPUT_SIDES:
@@ -303,6 +606,9 @@ def _check_innermost_up_fix(make_up, require_refinement: bool) -> bool:
                 out = module(x)
         except Exception as error:
             return fail(f"on a {height}x{width} map it raised {type(error).__name__}: {error}")
+        if not isinstance(out, torch.Tensor) or out.dim() != 4:
+            got = f"a {out.dim()}-d tensor" if isinstance(out, torch.Tensor) else type(out).__name__
+            return fail(f"on a {height}x{width} map it returned {got}; it must return a (B, C, H, W) map")
         expected = (2, out_channels, 2 * height, 2 * width)
         if tuple(out.shape) != expected:
             got_size, want_size = f"{out.shape[2]}x{out.shape[3]}", f"{2 * height}x{2 * width}"
@@ -312,18 +618,60 @@ def _check_innermost_up_fix(make_up, require_refinement: bool) -> bool:
                     f"(twice the input, the size the down path started from)"
                 )
             return fail(f"make_up({in_channels}, {out_channels}) hands back {out.shape[1]} channels, expected {out_channels}")
-    if require_refinement and not _contains_stride_one_conv(module):
+
+    # Which stride-1 convolutions run, on which map size, and which parameters learn.
+    seen = {}
+
+    def record(name):
+        def hook(layer, inputs, output):
+            seen.setdefault(name, tuple(inputs[0].shape[2:]))  # returns None: the output stays as it is
+        return hook
+
+    hooks = [conv.register_forward_hook(record(name)) for name, conv in _stride_one_convolutions(module).items()]
+    try:
+        module.zero_grad(set_to_none=True)
+        x = torch.randn(2, in_channels, 2, 2, generator=generator)
+        (module(x) * torch.randn(2, out_channels, 4, 4, generator=generator)).sum().backward()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    idle = [name for name, p in module.named_parameters() if p.requires_grad and p.grad is None]
+    if idle:
+        never_called = sorted({name.rsplit(".", 1)[0] if "." in name else name for name in idle})
+        one = len(never_called) == 1
         return fail(
-            "the map doubles correctly, but no stride-1 convolution is left: the author wanted one; "
-            "add a same-size refinement after the stride-2 up-convolution"
+            f"{', '.join(never_called)} {'is' if one else 'are'} registered but never used: {'its' if one else 'their'} "
+            f"parameters get no gradient; call every layer in forward (or leave out what forward does not call)"
         )
+    if require_refinement:
+        stride_one = _stride_one_convolutions(module)
+        if not stride_one:
+            return fail(
+                "the map doubles correctly, but no stride-1 convolution is left: the author wanted one; "
+                "add a same-size refinement after the stride-2 up-convolution"
+            )
+        ran = dict(seen)
+        if not ran:
+            return fail(f"the stride-1 convolution {', '.join(stride_one)} is registered but never called: "
+                        f"forward must run it after the upsampling")
+        if all(side == (2, 2) for side in ran.values()):
+            named = ", ".join(f"{name!r}, {_kernel_name(stride_one[name])}" for name in ran)
+            return fail(
+                f"the stride-1 convolution ({named}) runs before the map is doubled, on the small map: at "
+                f"the 1x1 bottleneck of a 256x256 generator a 3x3 kernel there sees one real pixel and uses only "
+                f"its centre tap, one of nine (a PixelShuffle path works this way too: its stride-1 convolution is "
+                f"the upsampler); put the refinement after the upsampling, on the doubled map"
+            )
 
     for image_size in _STRIDE_IMAGE_SIZES:
         torch.manual_seed(0)
         model = UNetGenerator(**STRIDE_EXERCISE).eval()
         innermost = list(model.blocks())[-1]
         old = innermost.up_conv
-        innermost.up[1] = make_up(old.in_channels, old.out_channels)
+        replacement = _make_up(make_up, old.in_channels, old.out_channels)
+        if isinstance(replacement, str):
+            return fail(replacement)
+        innermost.up[1] = replacement
         images = torch.rand(2, 1, image_size, image_size, generator=generator) * 2 - 1
         try:
             with torch.no_grad():
@@ -334,16 +682,240 @@ def _check_innermost_up_fix(make_up, require_refinement: bool) -> bool:
             return fail(f"inside the generator at {image_size}x{image_size} the output is {_shape(out)}")
     stride_two = 4 * 4 * in_channels * out_channels
     counted = sum(p.numel() for p in module.parameters())
+    refined = " with a stride-1 refinement on the doubled map" if require_refinement else ""
     print(
-        f"✓ correct: every map doubles ({', '.join(f'{h}x{w}' for h, w in _STRIDE_INPUT_SIDES)}) and the generator "
-        f"runs at {' and '.join(f'{s}x{s}' for s in _STRIDE_IMAGE_SIZES)}; for {in_channels} -> {out_channels} channels your "
-        f"up path has {counted:,} parameters (a lone stride-2 ConvTranspose2d without bias: {stride_two:,})"
+        f"✓ correct: every map doubles ({', '.join(f'{h}x{w}' for h, w in _STRIDE_INPUT_SIDES)}){refined}, every "
+        f"parameter gets a gradient, and the generator runs at {' and '.join(f'{s}x{s}' for s in _STRIDE_IMAGE_SIZES)}; "
+        f"for {in_channels} -> {out_channels} channels your up path has {counted:,} parameters (a lone stride-2 "
+        f"ConvTranspose2d without bias: {stride_two:,})"
     )
     return True
 
 
+# The block exercise: the learner writes the skip-connection block. An innermost
+# child (outer 8, inner 16, style embedding 4) under a middle parent (outer 4,
+# inner 8); batch norm, transposed convolutions, every join mode for both.
+SKIP_BLOCK_EXERCISE = dict(parent_outer=4, child_outer=8, child_inner=16, embedding_dim=4, batch=2, parent_side=8)
+SKIP_BLOCK_LAYOUT = (
+    "down = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(outer, inner, 4, 2, 1, bias=False)"
+    "[, nn.BatchNorm2d(inner) except at the innermost level]); "
+    "up = nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(up_in, outer, 4, 2, 1, bias=False), nn.BatchNorm2d(outer)); "
+    "the child in self.submodule"
+)
+
+
+def check_skip_block(make_block) -> bool:
+    """Judge a hand-written ``UnetSkipConnectionBlock``, forward and backward, in every join mode.
+
+    ``make_block(outer_channels=, inner_channels=, submodule=, embedding_dim=, skip=)``
+    (a class or a function, called with those keywords) must build one level with the
+    package's layout (``SKIP_BLOCK_LAYOUT``), an ``out_channels`` attribute (what it
+    hands back) and ``forward(x, style)`` returning the joined map (a tensor, or a
+    tuple whose first item is it). The checker builds an innermost block alone in each
+    of the three modes, then a parent around a child for all nine pairs of modes, copies
+    the weights into the package's blocks, and compares outputs and the gradients of
+    every parameter, of ``x`` and of ``style``. It prints one line; it never raises.
+    """
+    with torch.random.fork_rng():
+        try:
+            return _check_skip_block(make_block)
+        except Exception as error:  # anything a learner's object does wrong is a verdict
+            return fail(f"checking stopped on {type(error).__name__}: {error}")
+
+
+def _build_learner_block(make_block, label: str, **arguments):
+    try:
+        return make_block(**arguments), None
+    except Exception as error:
+        if _unwritten(error):
+            return None, f"not written yet: {label} raised NotImplementedError ({error})"
+        return None, f"{label} raised {type(error).__name__}: {error}"
+
+
+def _skip_block_cases():
+    """``(child skip, parent skip or None)``: the innermost block alone, then every pair."""
+    yield from ((mode, None) for mode in SKIP_MODES)
+    yield from ((child, parent) for parent in SKIP_MODES for child in SKIP_MODES)
+
+
+def _check_skip_block(make_block) -> bool:
+    setup = SKIP_BLOCK_EXERCISE
+    maker = getattr(make_block, "__name__", "make_block")
+    for child_skip, parent_skip in _skip_block_cases():
+        torch.manual_seed(0)
+        child_arguments = dict(outer_channels=setup["child_outer"], inner_channels=setup["child_inner"], submodule=None,
+                               embedding_dim=setup["embedding_dim"], skip=child_skip)
+        child_label = f"{maker}({', '.join(f'{k}={v!r}' for k, v in child_arguments.items())})"
+        child, verdict = _build_learner_block(make_block, child_label, **child_arguments)
+        if verdict:
+            return fail(verdict)
+        reference_child = UnetSkipConnectionBlock(setup["child_outer"], setup["child_inner"], submodule=None,
+                                                  embedding_dim=setup["embedding_dim"], skip=child_skip)
+        verdict = _skip_block_layout_verdict(child, reference_child, child_label)
+        if verdict:
+            return fail(verdict)
+        learner, reference, label = child, reference_child, child_label
+        if parent_skip is not None:
+            parent_arguments = dict(outer_channels=setup["parent_outer"], inner_channels=setup["child_outer"],
+                                    submodule=child, embedding_dim=setup["embedding_dim"], skip=parent_skip)
+            label = (f"a parent {maker}(outer_channels={setup['parent_outer']}, inner_channels={setup['child_outer']}, "
+                     f"skip={parent_skip!r}) around a child with skip={child_skip!r}")
+            parent, verdict = _build_learner_block(make_block, label, **parent_arguments)
+            if verdict:
+                return fail(verdict)
+            reference = UnetSkipConnectionBlock(setup["parent_outer"], setup["child_outer"], submodule=reference_child,
+                                                skip=parent_skip)
+            verdict = _skip_block_layout_verdict(parent, reference, label)
+            if verdict:
+                return fail(verdict)
+            learner = parent
+        verdict = _skip_block_run_verdict(learner, reference, label)
+        if verdict:
+            return fail(verdict)
+    print(f"✓ correct: an innermost block in each join mode and a parent around a child for all 9 pairs of modes "
+          f"build the package's layers, ask the child for its width, and give the package's output and the same "
+          f"gradients for every parameter, x and the style")
+    return True
+
+
+def _skip_block_layout_verdict(block, reference: UnetSkipConnectionBlock, label: str) -> str | None:
+    """Names, shapes and ``out_channels`` against the package's block, or ``None``."""
+    if not isinstance(block, nn.Module):
+        return f"{label} returned {type(block).__name__}, not an nn.Module"
+    found, expected = block.state_dict(), reference.state_dict()
+    if not found:
+        return f"not written yet: {label} has no layers; build {SKIP_BLOCK_LAYOUT}"
+    place = "innermost" if reference.innermost else "middle"
+    own = {k: v for k, v in found.items() if not k.startswith("submodule.")}
+    wanted = {k: v for k, v in expected.items() if not k.startswith("submodule.")}
+    extra, missing = sorted(set(own) - set(wanted)), sorted(set(wanted) - set(own))
+    if any(k.endswith("conv.bias") or k in ("down.1.bias", "up.1.bias") for k in extra):
+        return f"{label} has {', '.join(k for k in extra if k.endswith('bias'))}: the convolutions take no bias, a BatchNorm follows them (bias=False)"
+    if reference.innermost and any(k.startswith("down.2.") for k in extra):
+        return (f"{label}: the innermost down path has no norm (pix2pix and zi2zi do not normalise the bottleneck): "
+                f"down = nn.Sequential(nn.LeakyReLU(0.2), nn.Conv2d(...))")
+    if not reference.innermost and any(k.startswith("down.2.") for k in missing):
+        return f"{label}: a middle block's down path ends in nn.BatchNorm2d(inner_channels), after its convolution"
+    if extra or missing:
+        listed = "; ".join(part for part in (f"missing {', '.join(missing)}" if missing else "",
+                                             f"unexpected {', '.join(extra)}" if extra else "") if part)
+        return f"{label} does not have the package's layers ({listed}): {SKIP_BLOCK_LAYOUT}"
+    if reference.submodule is not None and getattr(block, "submodule", None) is None:
+        return f"{label} does not keep its child: store it as self.submodule"
+    for name in wanted:
+        if tuple(own[name].shape) == tuple(wanted[name].shape):
+            continue
+        if name == "up.1.weight" and tuple(own[name].shape[1:]) == tuple(wanted[name].shape[1:]):
+            return f"{label}: its up-convolution takes {own[name].shape[0]} channels, expected {wanted[name].shape[0]}: " + \
+                _up_in_hint(reference, own[name].shape[0])
+        return f"{label}: {name} has shape {tuple(own[name].shape)}, expected {tuple(wanted[name].shape)} ({SKIP_BLOCK_LAYOUT})"
+    said = getattr(block, "out_channels", None)
+    if callable(said):
+        return (f"{label}.out_channels is a method: make it a @property (or a plain attribute) so that the parent "
+                f"reads a number, submodule.out_channels")
+    if said != reference.out_channels:
+        how = {"concat": "x beside the up path: input + outer channels", "add": "x + up: outer channels",
+               "none": "the up path alone: outer channels"}[reference.skip]
+        shown = "no out_channels" if said is None else f"out_channels = {said!r}"
+        return (f"{label} has {shown}, expected {reference.out_channels} ({place} block joined by {reference.skip!r} hands "
+                f"back {how}); its parent asks for this number")
+    return None
+
+
+def _up_in_hint(reference: UnetSkipConnectionBlock, given: int) -> str:
+    if reference.innermost:
+        if given == reference.inner_channels:
+            return f"the innermost up-conv also takes the {reference.embedding_dim}-channel style embedding, concatenated to the encoded map"
+        return "the innermost up-conv takes the encoded map plus the style embedding: inner_channels + embedding_dim"
+    child = reference.submodule
+    own_flag = 2 * reference.inner_channels if reference.skip == "concat" else reference.inner_channels
+    if given == own_flag:
+        return (f"sized from this block's own skip mode ({reference.skip!r}), but the child joins with {child.skip!r} "
+                f"and hands back {child.out_channels}: ask the child, submodule.out_channels")
+    return f"the up-conv takes what the child hands back ({child.skip!r}: {child.out_channels}): submodule.out_channels"
+
+
+def _manual_block(block: UnetSkipConnectionBlock, x, style, style_first: bool = True, x_first: bool = True):
+    """The package block's forward with the concatenation orders as arguments (wrong orders name mistakes)."""
+    encoded = block.down(x)
+    if block.innermost:
+        style_map = style[:, :, None, None].expand(-1, -1, encoded.shape[2], encoded.shape[3])
+        up = block.up(torch.cat([style_map, encoded] if style_first else [encoded, style_map], dim=1))
+    else:
+        up = block.up(_manual_block(block.submodule, encoded, style, style_first, x_first))
+    if block.skip == "concat":
+        return torch.cat([x, up] if x_first else [up, x], dim=1)
+    return x + up if block.skip == "add" else up
+
+
+def _skip_block_run_verdict(block, reference: UnetSkipConnectionBlock, label: str) -> str | None:
+    setup = SKIP_BLOCK_EXERCISE
+    side = setup["parent_side"] if not reference.innermost else setup["parent_side"] // 2
+    with torch.no_grad():
+        reference.load_state_dict(block.state_dict())
+    block.train()
+    reference.train()
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(setup["batch"], reference.input_channels, side, side, generator=generator)
+    style = torch.randn(setup["batch"], setup["embedding_dim"], generator=generator)
+    block.zero_grad(set_to_none=True)
+    x_learner, style_learner = x.clone().requires_grad_(True), style.clone().requires_grad_(True)
+    try:
+        out = block(x_learner, style_learner)
+    except Exception as error:
+        if _unwritten(error):
+            return f"not written yet: {label}'s forward raised NotImplementedError ({error})"
+        return f"{label} on x {_shape(x)} and style {_shape(style)} raised {type(error).__name__}: {error}"
+    if isinstance(out, (tuple, list)) and out:
+        out = out[0]
+    if not isinstance(out, torch.Tensor):
+        return f"{label} returned {type(out).__name__}; forward(x, style) must return the joined map"
+    x_reference, style_reference = x.clone().requires_grad_(True), style.clone().requires_grad_(True)
+    expected, _ = reference(x_reference, style_reference)
+    if out.shape != expected.shape:
+        return (f"{label} returns {_shape(out)}, expected {_shape(expected)}: joined by {reference.skip!r} the block "
+                f"hands back {reference.out_channels} channels at the size of x")
+    if not _close(out.detach(), expected.detach()):
+        with torch.no_grad():
+            variants = {
+                "the join puts the up path first: concatenate x first, torch.cat([x, up], dim=1)":
+                    _manual_block(reference, x, style, x_first=False),
+                "the style embedding comes after the encoded map: zi2zi puts it first, torch.cat([style_map, encoded], dim=1)":
+                    _manual_block(reference, x, style, style_first=False),
+            }
+        for diagnosis, wrong in variants.items():
+            if _close(out.detach(), wrong):
+                return f"{label}: {diagnosis}"
+        return (f"{label}: the output differs from the package's by up to {(out - expected).abs().max().item():.3g}; "
+                f"check the order down, child, up, join, and the activations (LeakyReLU(0.2) down, ReLU up)")
+    if out.grad_fn is None:
+        return f"{label}'s output is cut off from autograd (torch.no_grad(), .detach() or .data in forward)"
+    upstream = torch.randn(expected.shape, generator=generator)
+    try:
+        (out * upstream).sum().backward()
+    except Exception as error:
+        return f"{label}'s backward pass raised {type(error).__name__}: {error}"
+    reference.zero_grad(set_to_none=True)
+    (expected * upstream).sum().backward()
+    learner_grads = {name: p.grad for name, p in block.named_parameters()}
+    silent = [name for name, p in reference.named_parameters() if learner_grads.get(name) is None and p.grad.any()]
+    if silent:
+        shown = ", ".join(silent[:4]) + (f" and {len(silent) - 4} more" if len(silent) > 4 else "")
+        return (f"{label}: {shown} get no gradient: the forward pass is cut off from autograd on their way to the "
+                f"output (.detach(), .data or torch.no_grad())")
+    for name, p in reference.named_parameters():
+        got = learner_grads.get(name)
+        if got is not None and not _close(got, p.grad, 1e-3):
+            return (f"{label}: the gradient of {name} differs from the package's by up to "
+                    f"{(got - p.grad).abs().max().item():.3g}, although the outputs agree (a layer called twice?)")
+    for name, got, want in (("x", x_learner.grad, x_reference.grad), ("the style", style_learner.grad, style_reference.grad)):
+        if got is None or not _close(got, want, 1e-3):
+            what = "no gradient reaches" if got is None else "a different gradient reaches"
+            return f"{label}: {what} {name} (detached, or joined differently?)"
+    return None
+
+
 # ---------------------------------------------------------------- lesson 03: whole generator
-# Imports sit here, not at the top, so each lesson's section of this file stays self-contained.
 
 BUDGET_FRACTION = 0.9
 BUDGET_ATTENTION_LEVELS = (5, 6, 7)  # the 8x8, 4x4 and 2x2 maps of a 256x256 image
@@ -356,6 +928,19 @@ def parameter_budget() -> int:
     return int(BUDGET_FRACTION * anatomy.parameter_totals({})["total"])
 
 
+def _budget_size_effect(config: GeneratorConfig, name: str, classic_value) -> str:
+    """What changing ``name`` away from the classic value does to the total, as a hint."""
+    try:
+        change = anatomy.parameter_totals(config)["total"] - anatomy.parameter_totals(replace(config, **{name: classic_value}))["total"]
+    except (TypeError, ValueError, RuntimeError):
+        return ""
+    if change < 0:
+        return f" (it saves {-change:,} parameters by shrinking the whole network, which is not the point: choose skips and attention)"
+    if change > 0:
+        return f" (it adds {change:,} parameters)"
+    return ""
+
+
 def check_parameter_budget(answer) -> bool:
     """Lesson 03 exercise: attention on at least two of levels 5-7, concatenated skips
     on levels 2-4, everything else classic, and at most ``parameter_budget()`` parameters.
@@ -366,15 +951,14 @@ def check_parameter_budget(answer) -> bool:
     """
     try:
         config = anatomy.as_config(answer)
-    except (TypeError, ValueError) as error:
-        print(f"Not yet: the answer does not build a generator: {error}")
-        return False
+    except Exception as error:  # whatever the answer is, the verdict is printed
+        return fail(f"not yet: the answer does not build a generator: {error}")
     classic = GeneratorConfig()
     problems = []
     for name in _BUDGET_FIXED:
-        if getattr(config, name) != getattr(classic, name):
-            problems.append(f"{name} is {getattr(config, name)!r}; the task keeps the classic {getattr(classic, name)!r} "
-                            f"(shrinking the network is not the point: choose skips and attention)")
+        given, kept = getattr(config, name), getattr(classic, name)
+        if given != kept:
+            problems.append(f"{name} is {given!r}; the task keeps the classic {kept!r}{_budget_size_effect(config, name, kept)}")
     attention = set(config.attention_levels)
     if 8 in attention:
         problems.append("attention on level 8: at 256x256 it encodes a 1x1 map, where attention is gamma * value(x) + x "
@@ -395,14 +979,69 @@ def check_parameter_budget(answer) -> bool:
         problems.append(f"{total:,} parameters is {total - budget:,} over the budget of {budget:,}; remember that "
                         f"removing level k's concatenated skip shrinks the up-convolution of level k - 1")
     if problems:
-        print("Not yet:")
+        print("✗ not yet:")
         for problem in problems:
             print(f"  - {problem}")
         return False
     changed = [level for level in range(2, config.num_downs + 1) if config.level_skip(level) != "concat"]
-    print(f"Right: attention on levels {sorted(attention)}, skips changed on levels {changed}: "
+    print(f"✓ right: attention on levels {sorted(attention)}, skips changed on levels {changed}: "
           f"{total:,} parameters, {budget - total:,} under the budget of {budget:,}.")
     return True
+
+
+# The multiply-add exercise: level 5 of the classic generator at 256x256 (its down
+# convolution makes the 8x8 map; its up-convolution doubles the 8x8 map that level 6
+# hands back, 1024 channels, to 16x16).
+MULTIPLY_ADDS_LEVEL = 5
+MULTIPLY_ADDS_FIELDS = ("down_conv", "up_conv")
+
+
+def _level_multiply_adds(level: int = MULTIPLY_ADDS_LEVEL, image_size: int = 256) -> dict:
+    """Level ``level``'s two convolutions, as PyTorch's flop counter and torchinfo count them."""
+    table = convolution_multiply_adds({}, image_size=image_size)
+    found = {}
+    for record in table.records():
+        if record["level"] == level:
+            found[f"{record['part']}_conv"] = record
+    return found
+
+
+def _multiply_adds_hint(field: str, given: int, expected: dict, rows: dict) -> str:
+    row = rows[field]
+    (in_h, in_w), (out_h, out_w) = ((int(n) for n in row[key].split("x")) for key in ("input map", "output map"))
+    layer = row["layer"]
+    right = expected[field]
+    taps = 16
+    if given == 2 * right:
+        return "that counts FLOPs: a multiply-add is two of them; give multiply-adds"
+    if field == "up_conv":
+        if given == row["torchinfo"]:
+            return (f"this is torchinfo's count, output pixels ({out_h}x{out_w}) x 16 taps x channels: a stride-2 "
+                    f"transposed convolution spreads each input pixel over 16 output pixels, and each output pixel "
+                    f"receives only 4 taps: count input pixels ({in_h}x{in_w}) x 16 taps x channels")
+        if given == right // 2:
+            return "the up-convolution takes 1024 channels: level 6 hands back its input and its up path side by side"
+        return f"{layer}: input pixels x 16 taps x input channels x output channels"
+    if given == in_h * in_w * taps * right // (out_h * out_w * taps):
+        return f"a convolution computes each output pixel ({out_h}x{out_w} of them) from 16 taps, not each input pixel"
+    return f"{layer}: output pixels x 16 taps x input channels x output channels"
+
+
+def check_multiply_adds(answers) -> bool:
+    """Judge predicted multiply-adds of level 5's two convolutions in the classic
+    generator at 256x256, one image: ``answers["down_conv"]`` and ``answers["up_conv"]``.
+
+    The expected numbers are counted by PyTorch's ``FlopCounterMode`` on the real
+    layers (``cost.convolution_multiply_adds``), not typed in; an answer equal to
+    torchinfo's count for the transposed convolution is named as such. Never raises.
+    """
+    try:
+        rows = _level_multiply_adds()
+    except Exception as error:  # not the learner's fault, but a verdict all the same
+        return fail(f"could not count the layers: {type(error).__name__}: {error}")
+    expected = {field: rows[field]["flop counter"] for field in MULTIPLY_ADDS_FIELDS}
+    return _judge_predictions(answers, expected, MULTIPLY_ADDS_FIELDS,
+                              lambda field, given, want: _multiply_adds_hint(field, given, want, rows))
 
 
 # ---------------------------------------------------------------- lessons 04-05: skips under attention, cost of attention

@@ -1,5 +1,6 @@
-"""What self-attention costs: matrix sizes, memory and time (lessons 04-05 and
-``benchmarks/attention_cost.py``).
+"""What the networks cost: self-attention's matrix sizes, memory and time (lessons 01,
+04-05 and ``benchmarks/attention_cost.py``), and multiply-adds counted by PyTorch
+against torchinfo's estimate (lessons 01 and 03).
 
 Self-attention on an ``H x W`` map compares every pixel with every other: with
 ``N = H * W`` pixels the weights form an ``N x N`` matrix per image. Written the way
@@ -29,6 +30,8 @@ from typing import Callable, Sequence
 import numpy as np
 import torch
 from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode
+from torchinfo import summary as torchinfo_summary
 
 from .anatomy import Table, build_meta
 from .attention import SelfAttention, matrix_attention
@@ -43,7 +46,10 @@ __all__ = [
     "power_law_exponent",
     "level_attention_costs",
     "time_self_attention",
+    "attention_multiply_adds",
     "attention_cost",
+    "convolution_multiply_adds",
+    "multiply_adds",
     "compare_with_matrix_version",
     "comparison_table",
 ]
@@ -122,7 +128,12 @@ def peak_memory_bytes(fn: Callable[[], object]) -> int:
     return peak
 
 
-def best_times(functions: Sequence[Callable[[], object]], repeats: int = 3, min_sample_seconds: float = 0.05) -> list[float]:
+def best_times(
+    functions: Sequence[Callable[[], object]],
+    repeats: int = 3,
+    min_sample_seconds: float = 0.05,
+    clock: Callable[[], float] = time.perf_counter,
+) -> list[float]:
     """Seconds per call of each function: the fastest of ``repeats`` samples.
 
     One warm-up call each first (it also tells how long a call takes). A sample of a
@@ -130,22 +141,26 @@ def best_times(functions: Sequence[Callable[[], object]], repeats: int = 3, min_
     and divides (as ``timeit`` does), so that timer resolution and short interruptions
     weigh less. The functions are sampled in turns (a, b, a, b, ...) so that a busy
     machine slows them alike and their ratio stays meaningful.
+
+    ``clock`` is wall time by default; ``time.process_time`` counts only the processor
+    time this process used, which other programs on a busy machine cannot inflate (on
+    one thread; with several it adds up the threads' time).
     """
     if repeats < 1:
         raise ValueError(f"repeats={repeats!r} is not accepted: it must be at least 1")
     calls = []
     for fn in functions:
-        start = time.perf_counter()
+        start = clock()
         fn()
-        once = time.perf_counter() - start
+        once = clock() - start
         calls.append(max(1, min(1000, int(min_sample_seconds / max(once, 1e-9)))))
     best = [math.inf] * len(functions)
     for _ in range(repeats):
         for i, fn in enumerate(functions):
-            start = time.perf_counter()
+            start = clock()
             for _ in range(calls[i]):
                 fn()
-            best[i] = min(best[i], (time.perf_counter() - start) / calls[i])
+            best[i] = min(best[i], (clock() - start) / calls[i])
     return best
 
 
@@ -211,22 +226,40 @@ def time_self_attention(
     return tuple(best_times([forward, forward_backward], repeats))
 
 
+def attention_multiply_adds(channels: int, side: int, batch: int = 1) -> int:
+    """Multiply-adds of one forward pass of ``SelfAttention(channels)`` in the stored
+    form (``matrix_attend``) on ``batch`` maps of ``side x side``, counted by PyTorch's
+    ``FlopCounterMode`` (half its FLOPs: a multiply-add is two): the three 1x1
+    convolutions (growing with N) and the two ``bmm`` (growing with N^2). The softmax
+    and the additions are not counted. Deterministic, unlike a time."""
+    with torch.device("meta"):  # shapes only: nothing is allocated or computed
+        block = SelfAttention(channels)
+        x = torch.zeros(batch, channels, side, side)
+    with FlopCounterMode(display=False) as counter:
+        matrix_attend(block, x)
+    return counter.get_total_flops() // 2
+
+
 def attention_cost(
     sides: Sequence[int] = (4, 8, 16, 32, 64, 128, 256),
     channels: int = 64,
     batch: int = 1,
     largest_timed: int = 64,
-    repeats: int = 2,
+    repeats: int = 5,
     seed: int = 0,
 ) -> Table:
-    """Per map side: pixels N, matrix entries, matrix memory (float32) and the
-    measured forward time of ``SelfAttention(channels)`` with its weights stored, as
-    the papers write it (lesson 01's cost curves; lesson 05 measures the fused kernel
-    the package switches to above 32x32).
+    """Per map side: pixels N, matrix entries, matrix memory (float32), the counted
+    multiply-adds and the measured forward time of ``SelfAttention(channels)`` with its
+    weights stored, as the papers write it (lesson 01's cost curves; lesson 05 measures
+    the fused kernel the package switches to above 32x32).
 
     Sides above ``largest_timed`` are listed without a time: their matrix would take
-    a laptop's memory. Times come from ``time_self_attention`` (best of ``repeats``)
-    and mean something only as ratios within one call.
+    a laptop's memory. The time is processor time on one thread (``time.process_time``
+    with ``torch.set_num_threads(1)`` for the measurement): a machine busy with other
+    programs delays a call in wall time, by more the longer the call, but does not
+    change the processor time it uses. The sides are timed in turns, ``repeats``
+    rounds (``best_times``), and each keeps its fastest. Compare the ratios between
+    sides; the absolute times belong to this machine and this call.
     """
     sides = list(sides)
     if not sides or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in sides):
@@ -235,29 +268,128 @@ def attention_cost(
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
             raise ValueError(f"{name}={value!r} is not accepted: it must be a positive integer")
     SelfAttention(channels)  # validates channels before any timing
+    timed_sides = [side for side in sides if side <= largest_timed]
+    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)
+    block = SelfAttention(channels)
+    # The stored-matrix form at every size, so the curve shows the N^2 law of the form this
+    # lesson builds (the package's block would switch to the fused kernel above 32x32).
+    inputs = {side: torch.randn(batch, channels, side, side, generator=generator) for side in timed_sides}
+
+    def forward(x):
+        def run():
+            with torch.no_grad():
+                matrix_attend(block, x)
+        return run
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        seconds = dict(zip(timed_sides, best_times([forward(inputs[side]) for side in timed_sides], repeats,
+                                                   clock=time.process_time)))
+    finally:
+        torch.set_num_threads(threads)
     rows = []
     for side in sides:
-        forward_ms = None
-        if side <= largest_timed:
-            # The stored-matrix path at every size, so the curve shows the N^2 law of the form
-            # this lesson builds (larger maps would otherwise switch to the fused kernel).
-            forward_seconds, _ = time_self_attention(
-                channels, side, batch=batch, repeats=repeats, seed=seed, stored_weights_max_pixels=side * side
-            )
-            forward_ms = round(1e3 * forward_seconds, 3)
         rows.append((
             side,
             side * side,
             attention_matrix_entries(side, batch=batch),
             format_bytes(attention_matrix_bytes(side, batch=batch)),
-            forward_ms,
+            attention_multiply_adds(channels, side, batch),
+            round(1e3 * seconds[side], 3) if side in seconds else None,
         ))
     return Table(
-        columns=("side", "N", "matrix entries", "matrix memory", "forward ms"),
+        columns=("side", "N", "matrix entries", "matrix memory", "multiply-adds", "forward ms"),
         rows=tuple(rows),
         title=f"SelfAttention({channels}), batch {batch}, float32",
-        footer=f"forward ms: weights stored, best of {repeats} on this machine, this run only; sides above {largest_timed} not timed",
+        footer=(f"multiply-adds: counted (FlopCounterMode); forward ms: weights stored, processor time on one "
+                f"thread, sides timed in turns, best of {repeats}, this machine and run only; sides above "
+                f"{largest_timed} not timed"),
     )
+
+
+# ------------------------------------------------------------------ convolutions: torchinfo against PyTorch
+def _flop_counts_by_module(model: torch.nn.Module, *inputs) -> tuple[dict[str, int], int]:
+    """FLOPs per module name (as ``named_modules`` spells it) and in total, for one forward."""
+    with FlopCounterMode(display=False) as counter:
+        model(*inputs)
+    prefix = type(model).__name__ + "."
+    per_module = {
+        name[len(prefix):]: sum(counts.values())
+        for name, counts in counter.get_flop_counts().items() if name.startswith(prefix)
+    }
+    return per_module, counter.get_total_flops()
+
+
+def convolution_multiply_adds(spec=None, image_size: int = 256) -> Table:
+    """Per down- and up-convolution of a generator: the multiply-adds torchinfo reports
+    and the ones PyTorch's ``torch.utils.flop_counter`` counts, for one image.
+
+    For a convolution both count output pixels x kernel taps x input x output channels.
+    For a stride-2 transposed convolution torchinfo does the same, as if every output
+    pixel took all 16 taps of its 4x4 kernel; each input pixel is spread over 16 output
+    pixels instead, and each output pixel receives 4 taps, so the layer computes input
+    pixels x 16 taps x channels: 4 times fewer. ``FlopCounterMode`` counts that.
+    Built on the meta device: no weights, no arithmetic, milliseconds.
+    """
+    model = build_meta({} if spec is None else spec).eval()
+    config = model.config
+    config.check_image_size(image_size, image_size)
+    with torch.device("meta"):
+        images = torch.zeros(1, config.input_nc, image_size, image_size)
+        labels = torch.zeros(1, dtype=torch.long)
+    stats = torchinfo_summary(model, input_data=[images, labels], depth=100, mode="eval", verbose=0)
+    by_torchinfo = {id(row.module): row.macs for row in stats.summary_list}
+    shapes = {}  # id(convolution) -> (input map, output map)
+
+    def record(layer, inputs, output):
+        shapes[id(layer)] = (tuple(inputs[0].shape[2:]), tuple(output.shape[2:]))
+
+    hooks = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    try:
+        flops, total_flops = _flop_counts_by_module(model, images, labels)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    names = {id(m): name for name, m in model.named_modules()}
+    rows = []
+    for block in model.blocks():
+        for part, layers in (("down", block.down), ("up", block.up)):
+            conv = next(m for m in layers if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)))
+            (in_h, in_w), (out_h, out_w) = shapes[id(conv)]
+            counted = flops[names[id(conv)]] // 2
+            reported = by_torchinfo[id(conv)]
+            rows.append((
+                block.level, part, _layer_name(conv), f"{in_h}x{in_w}", f"{out_h}x{out_w}",
+                reported, counted, f"{reported / counted:.2f}",
+            ))
+    return Table(
+        columns=("level", "part", "layer", "input map", "output map", "torchinfo", "flop counter", "ratio"),
+        rows=tuple(rows),
+        title=f"Multiply-adds per convolution, one {image_size}x{image_size} image",
+        footer=(f"whole generator: torchinfo {stats.total_mult_adds:,}, flop counter {total_flops // 2:,} "
+                f"({total_flops:,} FLOPs: a multiply-add is two)"),
+    )
+
+
+def _layer_name(conv: torch.nn.Module) -> str:
+    kernel = "x".join(str(k) for k in conv.kernel_size)
+    stride = conv.stride[0]
+    return f"{type(conv).__name__}({conv.in_channels} -> {conv.out_channels}, k{kernel} s{stride})"
+
+
+def multiply_adds(spec=None, image_size: int = 256, batch: int = 1) -> int:
+    """Multiply-adds of one forward pass of a generator on ``batch`` images, as PyTorch's
+    ``FlopCounterMode`` counts them (half its FLOPs; convolutions and attention's matrix
+    products). Built on the meta device."""
+    model = build_meta({} if spec is None else spec).eval()
+    config = model.config
+    config.check_image_size(image_size, image_size)
+    with torch.device("meta"):
+        images = torch.zeros(batch, config.input_nc, image_size, image_size)
+        labels = torch.zeros(batch, dtype=torch.long)
+    return _flop_counts_by_module(model, images, labels)[1] // 2
 
 
 # ------------------------------------------------------------------ package against matrix version

@@ -68,9 +68,12 @@ def plot_attention_rows(image, weights_by_name, queries, title="Where a pixel lo
 def plot_attention_cost(table, image_size: int = 256, num_downs: int = 8):
     """Cost curves from ``cost.attention_cost``, log-log against the map side.
 
-    Left: memory of the attention matrix (float32). Right: the measured forward time.
-    Dotted lines mark the map sides of the generator's levels for ``image_size``; rows
-    without a time (too large to time in a lesson) appear only on the memory curve.
+    Left: memory of the attention matrix (float32). Right: the measured forward time,
+    with a dashed reference line proportional to N^2 (16 times per doubling of the
+    side) through the largest timed map: where the points follow it, the N x N work
+    dominates; where they lie above it (small maps), fixed costs do. Dotted lines mark
+    the map sides of the generator's levels for ``image_size``; rows without a time
+    (too large to time in a lesson) appear only on the memory curve.
     """
     sides = table.column("side")
     mib = [entries * 4 / 2**20 for entries in table.column("matrix entries")]
@@ -84,9 +87,14 @@ def plot_attention_cost(table, image_size: int = 256, num_downs: int = 8):
     left.set_yticks([mib_tick for mib_tick, _ in shown], labels=[label for _, label in shown])
     left.minorticks_off()
     if timed:
-        right.loglog([side for side, _ in timed], [ms for _, ms in timed], "s-", color="tab:red")
+        timed_sides, times = zip(*timed)
+        right.loglog(timed_sides, times, "s-", color="tab:red", label="measured (this run)")
+        anchor_side, anchor_ms = timed[-1]
+        reference = [anchor_ms * (side / anchor_side) ** 4 for side in timed_sides]  # N^2 = side^4
+        right.loglog(timed_sides, reference, "--", color="gray", label="proportional to N² (x16 per doubling)")
+        right.legend(loc="lower right", fontsize=8)
         right.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:g}"))
-    right.set_title("Measured forward time (this run)")
+    right.set_title("Forward time (processor, one thread), weights stored")
     right.set_ylabel("milliseconds")
     right.set_xlim(left.get_xlim())
     for ax in (left, right):
@@ -102,6 +110,58 @@ def plot_attention_cost(table, image_size: int = 256, num_downs: int = 8):
     fig.suptitle(f"{table.title}: cost per map size (dotted: level L of a {image_size}x{image_size} generator)")
     fig.tight_layout()
     return fig
+
+
+# ---------------------------------------------------------------- Chinese characters in figures
+
+# Families that hold the common Chinese characters, tried first, in this order (Linux,
+# macOS, Windows); after them, any font matplotlib knows whose character map has them.
+CJK_FAMILIES = (
+    "Noto Sans CJK SC", "Noto Serif CJK SC", "Noto Sans CJK JP", "Source Han Sans SC", "Source Han Serif SC",
+    "WenQuanYi Zen Hei", "WenQuanYi Micro Hei", "AR PL UMing CN", "LXGW WenKai",
+    "PingFang SC", "Hiragino Sans GB", "STHeiti", "Heiti SC", "Songti SC",
+    "Microsoft YaHei", "SimHei", "SimSun", "DengXian",
+)
+
+
+def _font_covers(path: str, characters: str) -> bool:
+    from fontTools.ttLib import TTCollection, TTFont, TTLibError
+
+    try:
+        if path.lower().endswith((".ttc", ".otc")):
+            font = TTCollection(path, lazy=True).fonts[0]  # matplotlib draws with the first face
+        else:
+            font = TTFont(path, lazy=True)
+        cmap = font.getBestCmap() or {}
+    except (OSError, TTLibError, IndexError, KeyError, AssertionError):
+        return False
+    return all(ord(ch) in cmap for ch in characters)
+
+
+def cjk_font(characters: str = "林"):
+    """An installed font that has every one of ``characters``, as a matplotlib
+    ``FontProperties`` to pass as ``fontproperties=``; ``None`` when no font has them.
+
+    Matplotlib's default font (DejaVu Sans) has no Chinese characters: given one, it
+    draws an empty box and warns "Glyph ... missing from font(s)". This looks through
+    the fonts matplotlib knows: ``CJK_FAMILIES`` first, then any other whose character
+    map (read with fontTools) has the characters. What to do with ``None`` is the
+    caller's choice, made visibly (lesson 01 spells the character out and says so).
+    """
+    from matplotlib import font_manager
+
+    if not isinstance(characters, str) or not characters:
+        raise ValueError(f"characters={characters!r} is not accepted: give a non-empty string, e.g. '林'")
+    def regular_first(entry):
+        weight = font_manager.weight_dict.get(entry.weight, entry.weight) if isinstance(entry.weight, str) else entry.weight
+        return (entry.style != "normal", abs(int(weight) - 400), entry.fname)
+
+    entries = sorted(font_manager.fontManager.ttflist, key=regular_first)
+    preferred = [entry for family in CJK_FAMILIES for entry in entries if entry.name == family]
+    for entry in preferred + [entry for entry in entries if entry not in preferred]:
+        if _font_covers(entry.fname, characters):
+            return font_manager.FontProperties(fname=entry.fname)
+    return None
 
 
 # ---------------------------------------------------------------- blocks and levels (lessons 02-03)
