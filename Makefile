@@ -42,8 +42,9 @@ lab: $(STAMP) $(LAB_SETTINGS) learner
 SITE ?= _site
 site: $(STAMP)
 	@case "$(SITE)" in ""|/|.|..) echo "SITE=$(SITE) is not accepted: name a folder for the site"; exit 2;; esac
-	rm -rf "$(SITE)"
+	rm -rf "$(SITE)" "$(SITE)/../jupyter_execute"
 	$(VENV)/bin/sphinx-build -q -b html -W --keep-going -c docs -d "$(SITE)/.doctrees" . "$(SITE)"
+	rm -rf "$(SITE)/../jupyter_execute"  # myst-nb's copies of the outputs, beside the site
 
 ## learner: build the learner edition notebooks/learner/ from the lessons (outputs cleared,
 # solutions removed); writes only what is missing or out of date, never over a learner's changes
