@@ -47,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         if side < 1:
             parser.error(f"--sides {side} is not accepted: sides must be positive")
     for channels in args.channels:
-        if channels < 8 or channels % 8:
-            parser.error(f"--channels {channels} is not accepted: SelfAttention needs a positive multiple of 8")
+        if channels < 8:
+            parser.error(f"--channels {channels} is not accepted: SelfAttention needs at least 8 channels")
 
     started = time.strftime("%Y-%m-%d %H:%M")
     results = []

@@ -62,11 +62,11 @@ def test_one_pixel_map_is_value_plus_input():
     assert torch.allclose(block(x), block.gamma * block.value(x) + x, atol=1e-6)
 
 
-@pytest.mark.parametrize("channels", [8, 64, 256, 512])
+@pytest.mark.parametrize("channels", [8, 12, 20, 64, 256, 512])
 def test_parameter_formula(channels):
     counted = sum(p.numel() for p in SelfAttention(channels).parameters())
-    c = channels
-    assert counted == 2 * (c * c // 8 + c // 8) + c * c + c + 1
+    c, k = channels, channels // 8  # query and key width, rounded down as SAGAN does
+    assert counted == 2 * (c * k + k) + c * c + c + 1
     assert self_attention_parameter_count(channels) == counted
 
 
@@ -82,10 +82,18 @@ def test_attention_map_rows_sum_to_one_and_match_the_output():
     assert torch.allclose(block.attend(x), by_map, atol=1e-5)
 
 
-@pytest.mark.parametrize("channels", [0, -8, 12, 4, 7])
+@pytest.mark.parametrize("channels", [0, -8, 1, 4, 7])
 def test_self_attention_rejects_channels(channels):
     with pytest.raises(ValueError, match=rf"channels={channels}"):
         SelfAttention(channels)
+
+
+def test_self_attention_takes_any_width_from_8_with_query_and_key_rounded_down():
+    """SAGAN's C // 8: 12 channels give a 1-channel query and key; below 8 they would be empty."""
+    block = SelfAttention(12)
+    assert (block.key_channels, block.query.out_channels, block.key.out_channels) == (1, 1, 1)
+    with pytest.raises(ValueError, match=r"channels=7.*channels // 8 = 0.*cannot run"):
+        SelfAttention(7)
 
 
 def test_self_attention_rejects_wrong_input_channels():
@@ -148,7 +156,7 @@ PATHS = {"matrix": 10**9, "fused": 0}
 
 @pytest.mark.parametrize("path", sorted(PATHS))
 @pytest.mark.parametrize("scaled", [False, True])
-@pytest.mark.parametrize("channels,height,width", [(8, 1, 1), (8, 3, 5), (24, 7, 3), (64, 9, 9), (16, 17, 17), (40, 19, 15)])
+@pytest.mark.parametrize("channels,height,width", [(8, 1, 1), (8, 3, 5), (12, 3, 5), (24, 7, 3), (20, 7, 3), (64, 9, 9), (16, 17, 17), (40, 19, 15), (12, 33, 33)])
 def test_attend_equals_matrix_version_and_so_do_gradients(path, scaled, channels, height, width):
     torch.manual_seed(6)
     block = SelfAttention(channels, scaled=scaled)

@@ -1,6 +1,9 @@
 """The benchmark scripts run and print their tables (they time things; the tests only check
 that they work and say what they measured, never how fast)."""
 
+from pathlib import Path
+
+import matplotlib
 import numpy as np
 import pytest
 
@@ -29,3 +32,22 @@ def test_train_speed_times_real_training_steps():
     rate, parameters = benchmark.steps_per_second(dataset, config, steps=1, warmup=1)
     assert rate > 0
     assert parameters == sum(p.numel() for p in training.Trainer(dataset, config).generator.parameters())
+
+
+def test_full_size_step_builds_the_command_lines_trainer_and_measures_it(tmp_path, capsys):
+    from zi2zi_lessons.__main__ import main as command_line
+
+    data = tmp_path / "glyphs.npz"
+    sans = str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf")
+    serif = sans.replace("DejaVuSans.ttf", "DejaVuSerif.ttf")
+    assert command_line(["build-data", "--source", sans, "--target", serif, "--characters", "ABCDEFGH",
+                         "--size", "32", "--output", str(data)]) == 0
+    benchmark = load_benchmark("full_size_step")
+    # the full-size options, made small again by the options given after them
+    result = benchmark.main([str(data), "--steps", "1", "--num-downs", "5", "--ngf", "8", "--embedding-dim", "8",
+                             "--ndf", "4", "--batch-size", "4"])
+    out = capsys.readouterr().out
+    assert "32x32 glyphs, batch 4" in out and "one step:" in out and "peak resident memory:" in out
+    assert result["seconds_per_step"] > 0 and result["peak_mb_after_steps"] >= result["peak_mb_before_steps"] > 0
+    assert benchmark.FULL_SIZE == ["--num-downs", "8", "--ngf", "64", "--embedding-dim", "128", "--ndf", "64",
+                                   "--batch-size", "16"]

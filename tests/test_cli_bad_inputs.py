@@ -285,7 +285,7 @@ def test_resuming_notices_other_pixels_from_the_same_fonts_and_characters(worksp
     (["--architecture", "transformer"], "argument --architecture: invalid choice: 'transformer'"),
     (["--batch-size", "1000"], "--batch-size 1000: the data has only 24 training pairs"),
     (["--num-downs", "6"], "image height 32 does not work with num_downs=6"),
-    (["--architecture", "attention", "--ngf", "3"], "SelfAttention needs a multiple of 8"),
+    (["--architecture", "attention", "--ngf", "1"], "SelfAttention needs at least 8"),
 ])
 def test_bad_training_options(workspace, tmp_path, capsys, args, message):
     argv = {"--data": workspace / "data.npz", "--steps": "3", "--output": tmp_path / "x.pt", **dict(zip(args[::2], args[1::2]))}
@@ -340,6 +340,22 @@ def test_an_existing_checkpoint_is_never_replaced_unless_asked(workspace, tmp_pa
     assert code == 0 and "training steps 0 -> 1" in out, err
 
 
+def test_resume_without_output_continues_in_the_same_file(workspace, tmp_path, capsys):
+    run_file = copy(workspace, tmp_path, "run.pt")
+    code, out, err = run(capsys, "train", "--data", workspace / "data.npz", "--steps", "3", "--resume", run_file)
+    assert code == 0 and f"training steps 2 -> 3, checkpoint {run_file}" in out, err
+    code, _, err = run(capsys, "train", "--data", workspace / "data.npz", "--steps", "3")
+    assert_clear(code, err, "--output CHECKPOINT.pt is required")
+
+
+def test_data_without_held_out_characters_trains_and_says_where_to_evaluate(tmp_path, capsys):
+    data = tmp_path / "all.npz"
+    assert main(["build-data", "--source", SANS, "--target", SERIF, "--characters", "ABCDEFGH", "--size", "32",
+                 "--held-out-every", "0", "--output", str(data)]) == 0
+    code, out, err = run(capsys, "train", "--data", data, "--steps", "1", "--output", tmp_path / "run.pt", *TINY)
+    assert code == 0 and "no held-out characters in the data: evaluate on another data file" in out, err
+
+
 def test_build_data_does_not_replace_a_data_file_unless_asked(workspace, tmp_path, capsys):
     data = copy(workspace, tmp_path, "data.npz")
     before = data.read_bytes()
@@ -387,6 +403,22 @@ def test_a_full_disk_is_found_before_the_first_step(workspace, tmp_path, capsys,
                          "--output", tmp_path / "run.pt", *TINY)
     assert_clear(code, err, "0 MB free in", "a checkpoint of this model takes about")
     assert "training steps" not in out
+
+
+def test_a_disk_that_fills_up_during_the_run_leaves_the_last_checkpoint_whole(workspace, tmp_path, capsys, monkeypatch):
+    run_file = copy(workspace, tmp_path, "run.pt")
+    before = run_file.read_bytes()
+
+    def full_disk(payload, file, *args, **kwargs):
+        with open(file, "wb") as handle:
+            handle.write(b"the first bytes")
+        raise OSError(28, "No space left on device", str(file))
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    code, out, err = run(capsys, "train", "--data", workspace / "data.npz", "--steps", "3",
+                         "--resume", run_file, "--output", run_file)
+    assert code == 1 and "Traceback" not in err and "error: [Errno 28] No space left on device" in err
+    assert run_file.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["run.pt"]
 
 
 # ------------------------------------------------------------------ interrupted runs

@@ -74,7 +74,7 @@ def test_attention_matrix_memory_and_its_format():
 @pytest.mark.parametrize(
     "kwargs,argument",
     [(dict(sides=()), "sides"), (dict(sides=(4, 0)), "sides"), (dict(batch=0), "batch=0"),
-     (dict(repeats=0), "repeats=0"), (dict(channels=12), "channels=12")],
+     (dict(repeats=0), "repeats=0"), (dict(channels=4), "channels=4")],
 )
 def test_attention_cost_rejects_bad_arguments(kwargs, argument):
     with pytest.raises(ValueError, match=argument):
@@ -221,8 +221,8 @@ def test_block_summary_rejects_an_image_the_chain_cannot_halve():
 def test_block_view_shows_errors_instead_of_raising():
     view = explorer.block_view(level=1, skip="concat")
     assert "Cannot build this block" in view and "outermost" in view
-    view = explorer.block_view(level=1, skip="none", attention=True, ngf=12)
-    assert "Cannot build this block" in view and "multiple of 8" in view
+    view = explorer.block_view(level=1, skip="none", attention=True, ngf=4)
+    assert "Cannot build this block" in view and "at least 8" in view
     view = explorer.block_view(level=1, skip="none", attention=True)
     assert "<table>" in view and "Total params" in view
 

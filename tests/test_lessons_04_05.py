@@ -1,12 +1,21 @@
-"""The package pieces of lessons 04-05: claims tables, skip routes, attention cost,
-the diffusion-style block, the exercise checkers and their solutions."""
+"""The package pieces of lessons 04-05: skip routes, attention cost, the diffusion-style
+block, where attention sits, attention switched off in a trained generator, the per-level
+change figure. (Claims tables: test_claims.py; checkers: test_checks_lessons_04_05.py.)"""
 
 
-import pytest
-import torch
+import matplotlib
 
-from zi2zi_lessons import MultiHeadSelfAttention, SelfAttention, UNetGenerator
-from zi2zi_lessons.checks import check_diffusion_levels, check_matrix_bytes, check_parameter_change, check_up_conv_rule
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from zi2zi_lessons import MultiHeadSelfAttention, SelfAttention, UNetGenerator, anatomy, self_attention_parameter_count  # noqa: E402
+from zi2zi_lessons.ablation import attention_ablation, l1_per_font  # noqa: E402
+from zi2zi_lessons.glyphs import GlyphDataset, load_glyphs  # noqa: E402
+from zi2zi_lessons.placement import DECODER_SIDE, ENCODER_SIDE, add_decoder_attention, attention_inputs  # noqa: E402
+from zi2zi_lessons.plots import plot_level_changes  # noqa: E402
+from zi2zi_lessons.training import tiny_generator_config  # noqa: E402
 from zi2zi_lessons.cost import (
     attention_matrix_bytes,
     attention_matrix_entries,
@@ -22,7 +31,7 @@ from zi2zi_lessons.cost import (
 from zi2zi_lessons.diffusion import DiffusionAttentionBlock, ResidualBlock, channel_constraints
 from zi2zi_lessons.skips import skip_routes, up_conv_inputs
 
-from repo_scripts import load_benchmark, load_solution_cells
+from repo_scripts import load_benchmark
 
 SEED_000 = dict(num_downs=7, upsample="pixelshuffle", skip="add", attention_levels=(5, 7))
 
@@ -182,8 +191,8 @@ def test_benchmark_script_runs_a_tiny_grid(tmp_path, capsys):
     text = output.read_text()
     assert "4x4" in text and "fwd+bwd" in text
     with pytest.raises(SystemExit):
-        benchmark.main(["--channels", "12"])
-    assert "--channels 12 is not accepted" in capsys.readouterr().err
+        benchmark.main(["--channels", "4"])
+    assert "--channels 4 is not accepted" in capsys.readouterr().err
 
 
 # ---------------------------------------------------------------- diffusion-style block
@@ -238,35 +247,124 @@ def test_channel_constraints():
     assert "8 % 16 heads = 8" in heads.column("why not")[0]
 
 
-# ---------------------------------------------------------------- checkers and solutions
-def test_solutions_of_lesson_04_pass_their_checkers(capsys):
-    solutions = load_solution_cells("04_removing_skips_under_attention")
-    assert check_up_conv_rule(solutions.up_conv_in_channels)
-    assert check_parameter_change(solutions.parameter_change, dict(attention_levels=(6, 8)),
-                                  dict(attention_levels=(6, 8), skip_under_attention="none"))
-    assert "correct" in capsys.readouterr().out
+# ---------------------------------------------------------------- where attention sits
+def test_skip_routes_measure_which_maps_passed_attention(inputs):
+    images, labels = inputs
+    for spec in (SEED_000, dict(SEED_000, skip_under_attention="none")):
+        routes = skip_routes(small_model(spec), images, labels)
+        passed = dict(zip(routes.column("level"), routes.column("the map passed attention")))
+        # level 6's input is level 5's attended map, level 7's is computed from it
+        assert passed == {1: False, 2: False, 3: False, 4: False, 5: False, 6: True, 7: True}
+    routes = skip_routes(small_model(dict(SEED_000, attention_levels=())), images, labels)
+    assert not any(routes.column("the map passed attention"))
 
 
-def test_solutions_of_lesson_05_pass_their_checkers():
-    solutions = load_solution_cells("05_where_attention_goes")
-    assert check_matrix_bytes(solutions.matrix_bytes)
-    assert check_diffusion_levels(solutions.levels_taking_the_diffusion_block, ngf=16)
+def test_decoder_attention_sees_the_map_each_level_receives():
+    model = anatomy.build_meta({})
+    before = anatomy.count_parameters(model)
+    add_decoder_attention(model, range(2, 9))
+    widths = (64, 128, 256, 512, 512, 512, 512)
+    assert anatomy.count_parameters(model) - before == sum(self_attention_parameter_count(c) for c in widths) == 1_421_367
+    table = attention_inputs(model, image_size=256)
+    assert table.column("level") == [2, 3, 4, 5, 6, 7, 8]
+    assert set(table.column("side")) == {DECODER_SIDE}
+    assert table.column("channels") == list(widths)
+    assert table.column("map") == ["128x128", "64x64", "32x32", "16x16", "8x8", "4x4", "2x2"]
+    assert table.column("N x N weights")[0] == "1.0 GiB"
+    assert table.column("calls") == [1] * 7
 
 
-def test_checkers_reject_wrong_answers(capsys):
-    def own_flag_rule(config):  # the second attempt's rule, which is wrong
-        return {
-            level: config.level_channels(level)[1] + config.embedding_dim if level == config.num_downs
-            else config.level_channels(level)[1] * (2 if config.level_skip(level) == "concat" else 1)
-            for level in range(1, config.num_downs + 1)
-        }
+def test_encoder_attention_sees_the_encoded_map():
+    table = attention_inputs(anatomy.build_meta(dict(attention_levels=(1, 5, 6))), batch=16)
+    assert table.column("side") == [ENCODER_SIDE] * 3
+    costs = dict(zip(level_attention_costs().column("level"), level_attention_costs().column("encoded map")))
+    assert table.column("map") == [costs[1], costs[5], costs[6]] == ["128x128", "8x8", "4x4"]
+    assert table.column("N x N weights")[0] == "16.0 GiB"
 
-    assert not check_up_conv_rule(own_flag_rule)
-    assert not check_up_conv_rule(lambda config: 1 / 0)
-    assert "ZeroDivisionError" in capsys.readouterr().out
-    assert not check_parameter_change(8_388_608, dict(attention_levels=(6, 8)), dict(attention_levels=(6, 8), skip_under_attention="none"))
-    assert "wrong sign" in capsys.readouterr().out
-    assert not check_parameter_change(1.5, {}, {})
-    assert not check_matrix_bytes(lambda side, batch, per_entry: side**2 * batch * per_entry)
-    assert not check_diffusion_levels({1, 2}, ngf=16)
-    assert not check_diffusion_levels(None, ngf=16)
+
+def test_decoder_attention_comes_before_the_join_and_leaves_the_model_as_it_was():
+    torch.manual_seed(5)
+    model = UNetGenerator(num_downs=5, ngf=8, embedding_num=2, skip="concat")
+    add_decoder_attention(model, [3])
+    block = list(model.blocks())[2]
+    assert isinstance(block.up[-1], SelfAttention) and block.up[-1].channels == block.outer_channels == 16
+    assert block.out_channels == 32  # the join concatenates after the attention
+    with torch.no_grad():
+        block.up[-1].gamma.fill_(0.3)
+    model.train()
+    state = {k: v.clone() for k, v in model.state_dict().items()}
+    table = attention_inputs(model, image_size=64, batch=2)
+    assert table.rows == ((3, DECODER_SIDE, 16, "16x16", 256, format_bytes(2 * 256 * 256 * 4), 1),)
+    assert model.training and all(torch.equal(state[k], v) for k, v in model.state_dict().items())
+    images, labels = torch.rand(2, 1, 64, 64), torch.tensor([0, 1])
+    assert model(images, labels).shape == (2, 1, 64, 64)
+
+
+@pytest.mark.parametrize("levels,message", [((1,), "level 1"), ((9,), "level 9"), ((2.0,), "level 2.0")])
+def test_decoder_attention_refuses_levels(levels, message):
+    with pytest.raises(ValueError, match=message):
+        add_decoder_attention(anatomy.build_meta({}), levels)
+
+
+def test_decoder_attention_refuses_a_second_block_and_other_models():
+    model = add_decoder_attention(anatomy.build_meta({}), [4])
+    with pytest.raises(ValueError, match="already ends in attention"):
+        add_decoder_attention(model, [4])
+    with pytest.raises(TypeError, match="UNetGenerator"):
+        add_decoder_attention(torch.nn.Linear(2, 2), [2])
+
+
+# ---------------------------------------------------------------- attention switched off
+@pytest.fixture(scope="module")
+def few_glyphs():
+    data = load_glyphs()
+    keep = 40  # 4 held-out characters: 9, 19, 29, 39
+    return GlyphDataset(data.characters[:keep], data.source[:keep], data.targets[:, :keep], data.held_out[:keep],
+                        data.source_font, data.target_fonts, data.settings)
+
+
+def test_attention_ablation_measures_each_block_and_restores_it(few_glyphs):
+    torch.manual_seed(7)
+    model = UNetGenerator.from_config(tiny_generator_config("attention", ngf=8, embedding_dim=8))
+    blocks = [block for block in model.blocks() if block.attention is not None]
+    with torch.no_grad():
+        blocks[0].attention.gamma.fill_(0.8)  # the other stays 0: switching it off changes nothing
+    model.train()
+    result = attention_ablation(model, few_glyphs)
+    assert result.levels == (3, 4) and result.maps == ("8x8", "4x4")
+    assert result.gammas == (pytest.approx(0.8), 0.0)
+    assert result.characters == 4 and result.intact_l1 == l1_per_font(model, few_glyphs)
+    assert result.rise(4) == (0.0, 0.0, 0.0)
+    assert result.rise(3) != (0.0, 0.0, 0.0)
+    with torch.no_grad():
+        blocks[0].attention.gamma.zero_()
+        expected = l1_per_font(model, few_glyphs)
+        blocks[0].attention.gamma.fill_(0.8)
+    assert result.off_l1[0] == expected
+    assert blocks[0].attention.gamma.item() == pytest.approx(0.8) and model.training
+    table = result.table()
+    assert table.column("attention") == ["all on", "level 3 off", "level 4 off"]
+    assert table.column("rise")[2] == "+0.0000"
+    with pytest.raises(ValueError, match="level=5"):
+        result.rise(5)
+
+
+def test_attention_ablation_refuses_models_without_attention_or_with_too_few_fonts(few_glyphs):
+    with pytest.raises(ValueError, match="no attention block"):
+        attention_ablation(UNetGenerator.from_config(tiny_generator_config("classic", ngf=8)), few_glyphs)
+    with pytest.raises(ValueError, match="3 target fonts"):
+        attention_ablation(UNetGenerator.from_config(tiny_generator_config("attention", num_fonts=2, ngf=8)), few_glyphs)
+
+
+# ---------------------------------------------------------------- the per-level change figure
+def test_plot_level_changes_draws_each_pairs_change():
+    first = dict(SEED_000, skip_under_attention="concat")
+    figure = plot_level_changes({"first attempt": (SEED_000, first), "none under attention": (SEED_000, dict(SEED_000, skip_under_attention="none"))})
+    bars = [patch.get_height() for patch in figure.axes[0].patches]
+    assert bars[:7] == pytest.approx([0, 0, 0, 4.718592, 0, 9.437184, 0])
+    assert bars[7:] == [0] * 7
+    assert [text.get_text() for text in figure.axes[0].texts] == ["+4.7M", "+9.4M"]
+    assert [text.get_text() for text in figure.axes[0].get_legend().get_texts()] == ["first attempt", "none under attention: no change at any level"]
+    plt.close(figure)
+    with pytest.raises(ValueError, match="one depth"):
+        plot_level_changes({"a": ({}, {}), "b": (SEED_000, SEED_000)})

@@ -281,7 +281,7 @@ def test_supported_image_sizes():
         (dict(attention_levels=(9,)), r"attention_levels=\(9,\).*outside 1\.\.8"),
         (dict(attention_levels=(0,)), r"attention_levels=\(0,\).*outside 1\.\.8"),
         (dict(attention_levels=8), r"attention_levels=8.*tuple"),
-        (dict(ngf=12, attention_levels=(1,)), r"attention_levels=\(1,\).*ngf=12.*multiple of 8"),
+        (dict(ngf=4, attention_levels=(1,)), r"attention_levels=\(1,\).*ngf=4.*at least 8"),
         (dict(use_dropout="yes"), r"use_dropout='yes'"),
     ],
 )

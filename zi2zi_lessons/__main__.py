@@ -185,6 +185,27 @@ def _checkpoint_megabytes(trainer) -> float:
     return 3 * sum(t.numel() * t.element_size() for t in tensors) / 1e6
 
 
+def training_config(args: argparse.Namespace, num_fonts: int):
+    """The ``TrainingConfig`` that ``train`` options ask for (the defaults where none is given)."""
+    from . import training
+
+    defaults = training.TrainingConfig()
+    generator = training.tiny_generator_config(
+        args.architecture or "classic",
+        num_fonts=num_fonts,
+        **{name: getattr(args, name) for name in ("ngf", "num_downs", "embedding_dim", "norm") if getattr(args, name) is not None},
+    )
+    weights = training.LossWeights(**{
+        name: getattr(args, f"{name}_weight") if getattr(args, f"{name}_weight") is not None else getattr(defaults.weights, name)
+        for name in ("l1", "adversarial", "category", "constant")
+    })
+    return training.TrainingConfig(
+        generator=generator,
+        weights=weights,
+        **{name: getattr(args, name) for name in ("batch_size", "learning_rate", "seed", "ndf") if getattr(args, name) is not None},
+    )
+
+
 def _train(args) -> int:
     from . import distributed
 
@@ -205,6 +226,10 @@ def _train_on(processes, args) -> int:
     from . import training
 
     main_process = processes.is_main
+    if args.output is None:
+        if args.resume is None:
+            raise UsageError("--output CHECKPOINT.pt is required: the checkpoint the run writes")
+        args.output = args.resume  # continue the run in its own file
     in_place = args.resume is not None and Path(args.output).resolve() == Path(args.resume).resolve()
     output = _output_file(args.output, ".pt", "--output", args.overwrite or in_place,
                           f"give --resume {args.output} to continue that run, --overwrite to start a new run "
@@ -241,22 +266,7 @@ def _train_on(processes, args) -> int:
         if args.batch_size is not None and args.batch_size > training_pairs:
             raise UsageError(f"--batch-size {args.batch_size}: the data has only {training_pairs} training pairs "
                              f"(characters x target fonts)")
-        defaults = training.TrainingConfig()
-        generator = training.tiny_generator_config(
-            args.architecture or "classic",
-            num_fonts=dataset.num_fonts,
-            **{name: getattr(args, name) for name in ("ngf", "num_downs", "embedding_dim", "norm") if getattr(args, name) is not None},
-        )
-        weights = training.LossWeights(**{
-            name: getattr(args, f"{name}_weight") if getattr(args, f"{name}_weight") is not None else getattr(defaults.weights, name)
-            for name in ("l1", "adversarial", "category", "constant")
-        })
-        config = training.TrainingConfig(
-            generator=generator,
-            weights=weights,
-            **{name: getattr(args, name) for name in ("batch_size", "learning_rate", "seed", "ndf") if getattr(args, name) is not None},
-        )
-        trainer = training.Trainer(dataset, config)
+        trainer = training.Trainer(dataset, training_config(args, dataset.num_fonts))
     if trainer.step >= args.steps:
         raise UsageError(f"--steps {args.steps}: the run is already at step {trainer.step}; give a larger total")
     needed = _checkpoint_megabytes(trainer) * (1.5 if export is not None else 1)
@@ -291,7 +301,11 @@ def _train_on(processes, args) -> int:
         trainer.save(export, training_state=False)
         print(f"wrote {export} (generator only)")
     print(f"{args.steps - first_step} steps in {trainer.seconds:.0f} s ({(args.steps - first_step) / trainer.seconds:.2f} steps/s)")
-    print(training.evaluate(trainer.generator, dataset))
+    if dataset.held_out.any():
+        print(training.evaluate(trainer.generator, dataset))
+    else:
+        print("no held-out characters in the data: evaluate on another data file with "
+              f"python -m zi2zi_lessons evaluate {output} DATA")
     return 0
 
 
@@ -352,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
                                             "steps in total; the checkpoint is rewritten atomically.")
     train.add_argument("--data", metavar="FILE.npz", help="glyph data (default: the shipped data/glyphs_64.npz)")
     train.add_argument("--steps", type=_positive_int, required=True, help="total steps of the run")
-    train.add_argument("--output", required=True, metavar="CHECKPOINT.pt", help="resumable checkpoint to write")
+    train.add_argument("--output", metavar="CHECKPOINT.pt", help="resumable checkpoint to write (with --resume: default the same file)")
     train.add_argument("--resume", metavar="CHECKPOINT.pt", help="continue this run (its settings are kept)")
     train.add_argument("--export", metavar="FILE.pt", help="also write a small generator-only checkpoint at the end")
     train.add_argument("--overwrite", action="store_true",

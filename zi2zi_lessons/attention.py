@@ -42,9 +42,10 @@ __all__ = [
 
 
 def self_attention_parameter_count(channels: int) -> int:
-    """Parameters of ``SelfAttention(channels)``: ``2(C*C/8 + C/8) + C^2 + C + 1``.
+    """Parameters of ``SelfAttention(channels)``: ``2(C*K + K) + C^2 + C + 1`` with
+    ``K = C // 8`` (``2(C*C/8 + C/8) + ...`` when C is a multiple of 8).
 
-    Two 1x1 convs C -> C/8 (query, key) with biases, one 1x1 conv C -> C (value) with
+    Two 1x1 convs C -> K (query, key) with biases, one 1x1 conv C -> C (value) with
     bias, and the scalar gamma.
     """
     key_channels = channels // 8
@@ -103,8 +104,12 @@ class SelfAttention(nn.Module):
     """SAGAN self-attention over the pixels of a feature map.
 
     Args:
-        channels: channels C of the feature map; must be a multiple of 8 so that the
-            query and key have ``C // 8`` channels.
+        channels: channels C of the feature map, at least 8: query and key get
+            ``C // 8`` channels (rounded down, as SAGAN and zi2zi-pytorch compute it:
+            12 channels give a 1-channel query). Below 8 they would get none:
+            PyTorch builds a convolution with 0 output channels, with a warning, and
+            refuses to run it, so upstream-style code fails at the first forward pass;
+            this block refuses at construction.
         scaled: divide the energy ``q . k`` by ``sqrt(C // 8)`` before the softmax (as
             transformers do). SAGAN and zi2zi forks use the unscaled energy, the default.
 
@@ -121,11 +126,11 @@ class SelfAttention(nn.Module):
     def __init__(self, channels: int, scaled: bool = False):
         super().__init__()
         _check_positive_int("channels", channels)
-        if channels % 8 != 0:
+        if channels < 8:
             raise ValueError(
                 f"channels={channels} is not accepted: SelfAttention projects query and key to "
-                f"channels // 8, so channels must be a multiple of 8 (e.g. {max(8, channels - channels % 8)} "
-                f"or {channels - channels % 8 + 8})"
+                f"channels // 8 = {channels // 8} channels, and a convolution with no output channels "
+                f"cannot run; use at least 8 channels"
             )
         self.channels = channels
         self.key_channels = channels // 8

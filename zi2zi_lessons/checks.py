@@ -6,6 +6,9 @@ Every checker returns ``True`` when the answer is right, ``False`` otherwise.
 
 from __future__ import annotations
 
+import math
+import numbers
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 import numpy as np
@@ -18,6 +21,7 @@ from .anatomy import build_meta, count_parameters
 from .attention import SelfAttention, self_attention_parameter_count
 from .cost import attention_matrix_bytes, convolution_multiply_adds
 from .diffusion import channel_constraints
+from .placement import add_decoder_attention
 from .training import tiny_generator_config
 from .unet import SKIP_MODES, GeneratorConfig, UNetGenerator, UnetSkipConnectionBlock
 
@@ -1151,84 +1155,222 @@ _RULE_CASES = (
 )
 
 
+def _whole_number(value) -> int | None:
+    """``value`` as an ``int`` when it is a whole number (an int, a NumPy integer, a float
+    such as 3.0, a one-element tensor or array); ``None`` for anything else."""
+    if isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, (torch.Tensor, np.ndarray)):
+            elements = value.size if isinstance(value, np.ndarray) else value.numel()
+            if elements != 1:
+                return None
+            value = value.item()
+        if isinstance(value, numbers.Integral):
+            return int(value)
+        if isinstance(value, numbers.Real) and math.isfinite(value) and float(value).is_integer():
+            return int(value)
+    except Exception:  # whatever the learner's object does when asked, it is not a number
+        return None
+    return None
+
+
+def _not_written(answer) -> bool:
+    return answer is None or answer is Ellipsis
+
+
+def _case_name(case: dict) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in case.items()) or "the default configuration"
+
+
+def _rule_hint(config: GeneratorConfig, level: int, got) -> str:
+    """Why a learner's width for ``level`` is wrong, when it matches a typical mistake."""
+    innermost = config.num_downs
+    _, inner, _ = config.level_channels(level)
+    if level == innermost:
+        if got == inner:
+            return "the innermost up-convolution also reads the font embedding: inner channels + embedding_dim"
+        return "the innermost up-convolution reads its encoded map plus the font embedding"
+    child_input, _, child_outer = config.level_channels(level + 1)
+    child_skip = config.level_skip(level + 1)
+    own_skip = config.level_skip(level)
+    if child_skip == "concat":
+        hints = [f"level {level + 1} concatenates: it hands back its input x ({child_input} channels) next to "
+                 f"its up path ({child_outer})"]
+    else:
+        hints = [f"level {level + 1} joins with {child_skip!r}: it hands back its up path's width, {child_outer} channels"]
+    if got == (2 * inner if own_skip == "concat" else inner):
+        hints.append(f"your number is what level {level}'s own skip ({own_skip!r}) would suggest, the second attempt "
+                     f"of section 4, but the up-convolution reads what the child hands back")
+    return "; ".join(hints)
+
+
 def check_up_conv_rule(up_conv_in_channels) -> bool:
     """Lesson 04: ``up_conv_in_channels(config) -> {level: channels}`` must give every
-    level's up-convolution input for several configurations, as the package builds them."""
-
+    level's up-convolution input for several configurations, as the package builds them.
+    Names the first level that differs and, for the common mistakes, why."""
+    if not callable(up_conv_in_channels):
+        return fail(f"give a function up_conv_in_channels(config) -> {{level: channels}}, got {type(up_conv_in_channels).__name__}")
     for case in _RULE_CASES:
         config = GeneratorConfig(**case)
         expected = {info.level: info.up_in_channels for info in build_meta(config).levels(None)}
         try:
             answer = up_conv_in_channels(config)
-        except Exception as error:  # the learner's code: report, don't crash the notebook
-            print(f"your function raised {type(error).__name__}: {error}\n  for {case or 'the default configuration'}")
-            return False
-        if not isinstance(answer, dict):
-            print(f"return a dict {{level: channels}}, got {type(answer).__name__}")
-            return False
-        for level, channels in expected.items():
-            if answer.get(level) != channels:
-                print(
-                    f"not yet: for {case or 'the default configuration'}, level {level} "
-                    f"(skip {config.level_skip(level)!r}, child's skip "
-                    f"{config.level_skip(level + 1) if level < config.num_downs else 'none: innermost'!r}) "
-                    f"should read {channels} channels, your function says {answer.get(level)}"
+        except Exception as error:  # the learner's code: report, never crash the notebook
+            return fail(f"for {_case_name(case)} your function raised {type(error).__name__}: {error}")
+        if _not_written(answer):
+            return fail("not written yet: your function returns nothing; return a dict {level: channels}")
+        if not isinstance(answer, Mapping):
+            return fail(f"return a dict {{level: channels}}, got {type(answer).__name__}")
+        if not answer:
+            return fail(f"not written yet: the dict is empty; give one entry per level, 1 .. {config.num_downs}")
+        keys = {_whole_number(key) for key in answer}
+        if keys == set(range(config.num_downs)):
+            return fail(f"levels are numbered from 1 (outermost) to {config.num_downs} (innermost), not from 0")
+        missing = sorted(set(expected) - keys)
+        if missing:
+            return fail(f"for {_case_name(case)} there is no entry for level(s) {missing}")
+        values = {_whole_number(key): value for key, value in answer.items()}
+        for level in sorted(expected):
+            got = _whole_number(values[level])
+            if got != expected[level]:
+                return fail(
+                    f"for {_case_name(case)}, level {level} (skip {config.level_skip(level)!r}) should read "
+                    f"{expected[level]} channels, your function says {values[level]!r}: {_rule_hint(config, level, got)}"
                 )
-                return False
-    print(f"correct for all {len(_RULE_CASES)} configurations: a level reads what its child hands back")
+    print(f"✓ correct for all {len(_RULE_CASES)} configurations: a level reads what its child hands back")
     return True
 
 
 def check_parameter_change(answer, baseline, candidate) -> bool:
-    """Lesson 04: the predicted change in total parameters from ``baseline`` to ``candidate``."""
-
-    measured = count_parameters(build_meta(candidate)) - count_parameters(build_meta(baseline))
-    if not isinstance(answer, int) or isinstance(answer, bool):
-        print(f"give the change as an integer number of parameters (negative for fewer), got {answer!r}")
-        return False
-    if answer == measured:
-        print(f"correct: {measured:+,} parameters")
+    """Lesson 04: the predicted change in total parameters from ``baseline`` to ``candidate``
+    (dicts of ``UNetGenerator`` arguments), against the change measured on both models."""
+    base_model, new_model = build_meta(baseline), build_meta(candidate)
+    measured = count_parameters(new_model) - count_parameters(base_model)
+    if _not_written(answer):
+        return fail("not written yet: replace ... with your predicted change, e.g. -1_234_567")
+    value = _whole_number(answer)
+    if value is None:
+        return fail(f"give the change as a whole number of parameters (negative for fewer), got {answer!r}")
+    if value == measured:
+        print(f"✓ correct: {measured:+,} parameters ({count_parameters(base_model):,} -> {count_parameters(new_model):,})")
         return True
-    if answer == -measured:
-        print("right size, wrong sign: the change is candidate minus baseline")
-    else:
-        print(f"not yet: {answer:+,} is off by {answer - measured:+,}; which up-convolutions change their input width?")
-    return False
+    attention = anatomy.parameter_totals(new_model)["attention"]
+    hints = {
+        -measured: "right size, wrong sign: the change is candidate minus baseline (fewer parameters: negative)",
+        2 * measured: "twice the change: each narrowed up-convolution loses (1024 - 512) input channels once",
+        measured // 2 if measured % 2 == 0 else None: "that is one up-convolution: two skips go, so two parents narrow",
+        measured * 9 // 16 if measured * 9 % 16 == 0 else None:
+            "that counts 3x3 kernels; a ConvTranspose2d with kernel 4 has 4 x 4 = 16 weights per input and output channel",
+        measured + attention: "attention is in both designs: its parameters cancel",
+        measured - attention: "attention is in both designs: its parameters cancel",
+    }
+    hint = hints.get(value, "which up-convolutions change their input width, by how many channels, and what does one "
+                            "input channel cost there?")
+    return fail(f"{value:+,} is off by {value - measured:+,}; {hint}")
 
 
 def check_matrix_bytes(matrix_bytes) -> bool:
     """Lesson 05: ``matrix_bytes(side, batch, bytes_per_entry)`` for a side x side map."""
-
-    for side, batch, per_entry in ((1, 1, 4), (2, 3, 4), (16, 4, 4), (128, 16, 4), (64, 1, 2)):
+    if not callable(matrix_bytes):
+        return fail(f"give a function matrix_bytes(side, batch, bytes_per_entry), got {type(matrix_bytes).__name__}")
+    # (2, 3, 2) first after 1x1: there every typical mistake gives a different number
+    for side, batch, per_entry in ((1, 1, 4), (2, 3, 2), (16, 4, 4), (128, 16, 4), (64, 1, 2)):
         expected = attention_matrix_bytes(side, batch=batch, bytes_per_entry=per_entry)
         try:
             answer = matrix_bytes(side, batch, per_entry)
-        except Exception as error:
-            print(f"your function raised {type(error).__name__}: {error}")
-            return False
-        if answer != expected:
-            print(f"not yet: a {side}x{side} map, batch {batch}, {per_entry} bytes per entry needs {expected:,} bytes; yours says {answer!r}")
-            return False
-    print("correct: batch x (side^2)^2 entries, times the bytes per entry")
+        except Exception as error:  # the learner's code: report, never crash the notebook
+            return fail(f"matrix_bytes({side}, {batch}, {per_entry}) raised {type(error).__name__}: {error}")
+        if _not_written(answer):
+            return fail("not written yet: your function returns nothing")
+        value = _whole_number(answer)
+        if value == expected:
+            continue
+        pixels = side * side
+        hints = {
+            batch * pixels * per_entry: "that is one entry per pixel; the weights have one entry per pair of pixels, N x N with N = side x side",
+            pixels * pixels * per_entry: "every image in the batch has its own N x N weights: multiply by the batch",
+            batch * pixels * pixels: "that counts entries; multiply by the bytes per entry",
+        }
+        hint = hints.get(value, "batch x N x N entries, N = side x side, times the bytes per entry")
+        shown = f"{value:,}" if value is not None else repr(answer)
+        return fail(f"a {side}x{side} map, batch {batch}, {per_entry} bytes per entry needs {expected:,} bytes; "
+                    f"yours says {shown}: {hint}")
+    print("✓ correct: batch x (side²)² entries, times the bytes per entry")
     return True
 
 
 def check_diffusion_levels(answer, ngf: int, num_downs: int = 8, num_heads: int = 8, num_groups: int = 32) -> bool:
     """Lesson 05: the set of levels whose width takes GroupNorm(num_groups) and num_heads heads."""
-
     table = channel_constraints(dict(ngf=ngf, num_downs=num_downs), num_heads=num_heads, num_groups=num_groups)
+    widths = dict(zip(table.column("level"), table.column("channels")))
     expected = {row["level"] for row in table.records() if row["diffusion block fits"]}
+    if _not_written(answer):
+        return fail("not written yet: replace ... with a set of level numbers, e.g. {4, 5}")
+    if isinstance(answer, (str, bytes, Mapping)) or not isinstance(answer, Iterable):
+        return fail(f"give a set of level numbers, e.g. {{4, 5}}, got {answer!r}")
     try:
-        answer = set(answer)
-    except TypeError:
-        print(f"give a set of level numbers, got {answer!r}")
-        return False
-    if answer == expected:
-        print(f"correct: levels {sorted(expected)}")
+        given = list(answer)
+    except Exception as error:  # an iterable that fails while iterating
+        return fail(f"could not read your answer as a set of levels ({type(error).__name__}: {error})")
+    levels = {_whole_number(level) for level in given}
+    if None in levels:
+        return fail(f"give level numbers (integers 1..{num_downs}), got {answer!r}")
+    outside = sorted(level for level in levels if not 1 <= level <= num_downs)
+    if outside:
+        return fail(f"the generator has levels 1..{num_downs}; {outside} is not one of them")
+    if levels == expected:
+        print(f"✓ correct: levels {sorted(expected)} (widths {', '.join(str(widths[level]) for level in sorted(expected))})")
         return True
-    missing, extra = sorted(expected - answer), sorted(answer - expected)
-    print(f"not yet: missing {missing}, should not include {extra} (widths: level 1 = ngf, 2 = 2ngf, 3 = 4ngf, deeper = 8ngf)")
-    return False
+    reasons = []
+    for level in sorted(levels - expected):
+        why = table.column("why not")[level - 1]
+        reasons.append(f"level {level} has {widths[level]} channels and cannot take it ({why})")
+    for level in sorted(expected - levels):
+        reasons.append(f"level {level} has {widths[level]} channels, a multiple of {num_groups} and of {num_heads}: it fits")
+    return fail("; ".join(reasons) + " (widths: level 1 = ngf, 2 = 2 ngf, 3 = 4 ngf, deeper = 8 ngf)")
+
+
+def seed002_attention_parameters(num_downs: int = 8, ngf: int = 64, output_nc: int = 1) -> int:
+    """Parameters seed 002's sketch adds to a pix2pix UNet: ``SelfAttention(outer channels)``
+    in every block, measured on the package's blocks for levels 2 .. num_downs (their up
+    paths' widths), plus the 1-channel block it builds at the outermost level (query and
+    key of 1 // 8 = 0 channels: only the value convolution and gamma have parameters)."""
+    model = build_meta(dict(num_downs=num_downs, ngf=ngf, output_nc=output_nc))
+    before = count_parameters(model)
+    add_decoder_attention(model, range(2, num_downs + 1))
+    return count_parameters(model) - before + self_attention_parameter_count(output_nc)
+
+
+def check_seed002_parameters(answer, num_downs: int = 8, ngf: int = 64, output_nc: int = 1) -> bool:
+    """Lesson 05: the parameters seed 002's "attention in every block" adds."""
+    expected = seed002_attention_parameters(num_downs, ngf, output_nc)
+    if _not_written(answer):
+        return fail("not written yet: replace ... with your number")
+    value = _whole_number(answer)
+    if value is None:
+        return fail(f"give a whole number of parameters, got {answer!r}")
+    if value == expected:
+        print(f"✓ correct: {expected:,} parameters, {expected - self_attention_parameter_count(output_nc):,} in levels "
+              f"2-{num_downs} and {self_attention_parameter_count(output_nc)} in the outermost block, which is never called")
+        return True
+    config = GeneratorConfig(num_downs=num_downs, ngf=ngf, output_nc=output_nc)
+    outer = [config.level_channels(level)[2] for level in range(1, num_downs + 1)]
+    inner = [config.level_channels(level)[1] for level in range(1, num_downs + 1)]
+    no_bias = sum(2 * c * (c // 8) + c * c + 1 for c in outer)
+    hints = {
+        expected - self_attention_parameter_count(output_nc):
+            f"the outermost block gets one too, SelfAttention({output_nc}): its query and key have {output_nc} // 8 = 0 "
+            f"channels, but its value convolution ({output_nc} -> {output_nc}, with bias) and gamma have parameters",
+        sum(self_attention_parameter_count(c) for c in inner):
+            "those are the encoded maps' widths (inner channels); seed 002 attends to each block's up path, whose "
+            "width is the block's outer channels",
+        num_downs * self_attention_parameter_count(8 * ngf): "not every level has 8 x ngf channels: levels 1-4 are narrower",
+        no_bias: "each 1x1 convolution has a bias per output channel",
+        expected - num_downs: "each block has one gamma",
+    }
+    hint = hints.get(value, "per block 2(C·K + K) + C² + C + 1 with K = C // 8, C the block's outer channels (1, 64, 128, 256, then 512)")
+    return fail(f"{value:,} is off by {value - expected:+,}; {hint}")
 
 
 # ---------------------------------------------------------------- lesson 06: training

@@ -192,7 +192,7 @@ def level_attention_costs(spec=None, image_size: int = 256, batch: int = 1) -> T
             side * side,
             attention_matrix_entries(side, batch=batch),
             format_bytes(attention_matrix_bytes(side, batch=batch)),
-            sum(p.numel() for p in SelfAttention(channels).parameters()) if channels % 8 == 0 else None,
+            sum(p.numel() for p in SelfAttention(channels).parameters()) if channels >= 8 else None,
         ))
     return Table(
         columns=("level", "encoded map", "channels", "pixels N", "matrix entries", "matrix memory", "attention parameters"),

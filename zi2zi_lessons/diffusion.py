@@ -75,7 +75,7 @@ class DiffusionAttentionBlock(nn.Sequential):
 
 
 def channel_constraints(spec=None, num_heads: int = 8, num_groups: int = 32) -> Table:
-    """Per level of a generator: can its encoded map take ``SelfAttention`` (C % 8)
+    """Per level of a generator: can its encoded map take ``SelfAttention`` (C >= 8)
     and ``DiffusionAttentionBlock`` (C % num_groups and C % num_heads)?"""
     config = as_config({} if spec is None else spec)
     rows = []
@@ -86,7 +86,7 @@ def channel_constraints(spec=None, num_heads: int = 8, num_groups: int = 32) -> 
             reasons.append(f"{channels} % {num_groups} groups = {channels % num_groups}")
         if channels % num_heads:
             reasons.append(f"{channels} % {num_heads} heads = {channels % num_heads}")
-        rows.append((level, channels, channels % 8 == 0, not reasons, "; ".join(reasons)))
+        rows.append((level, channels, channels >= 8, not reasons, "; ".join(reasons)))
     return Table(
         columns=("level", "channels", "SAGAN fits", "diffusion block fits", "why not"),
         rows=tuple(rows),

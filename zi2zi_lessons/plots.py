@@ -253,6 +253,45 @@ def plot_level_parameters(designs, title: str = "Parameters per level"):
     return fig
 
 
+def plot_level_changes(pairs, title: str = "Change in parameters per level"):
+    """Grouped bars: per level, how many parameters each candidate gains (above 0) or
+    loses (below 0) against its own baseline, in millions; every bar that is not zero
+    is labelled with its count, and a pair that changes nothing says so in the legend.
+
+    ``pairs`` maps a name to ``(baseline, candidate)``, each a ``UNetGenerator``,
+    ``GeneratorConfig`` or dict of its arguments; all must have the same depth.
+    """
+
+    changes = {}
+    for name, (baseline, candidate) in pairs.items():
+        table = anatomy.compare(baseline, candidate)
+        changes[name] = [row[4] for row in table.rows if row[0] != "total"]
+    depths = {len(values) for values in changes.values()}
+    if len(depths) != 1:
+        raise ValueError(f"plot_level_changes needs pairs of one depth, got {sorted(depths)} levels")
+    levels = list(range(1, depths.pop() + 1))
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.8 / len(changes)
+    for i, (name, values) in enumerate(changes.items()):
+        xs = [level - 0.4 + width * (i + 0.5) for level in levels]
+        label = name if any(values) else f"{name}: no change at any level"
+        bars = ax.bar(xs, [v / 1e6 for v in values], width=width, label=label)
+        for x, value, bar in zip(xs, values, bars):
+            if value:
+                ax.annotate(f"{value / 1e6:+.1f}M", (x, value / 1e6), ha="center",
+                            va="bottom" if value > 0 else "top", fontsize=8, color=bar.get_facecolor())
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.margins(y=0.15)
+    ax.set_xticks(levels)
+    ax.set_xlabel("level (1 = outermost, next to the image)")
+    ax.set_ylabel("change in the level's parameters (millions)")
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
 def plot_cost_scaling(pixels, seconds, exponent: float, labels=None, title: str = "Time of self-attention against map size"):
     """Log-log plot of measured times against pixels N, with the fitted ``N^exponent`` line.
 

@@ -72,6 +72,10 @@ def skip_routes(model: UNetGenerator, images: torch.Tensor, labels: torch.Tensor
     the gradient that reaches the level's input ``x`` through the skip versus through
     the down path.
 
+    "the map passed attention" is measured too: whether the map the skip carries was
+    computed through an attention block, i.e. whether autograd finds any attention
+    ``gamma`` among what it depends on (on the input image, never).
+
     The loss is ``(output * upstream).sum()`` (``upstream`` defaults to ones). The
     down path is fed an alias of ``x`` (a view, the same numbers), so autograd keeps
     the two routes apart: the gradient at the alias is the down path's share, the
@@ -112,6 +116,14 @@ def skip_routes(model: UNetGenerator, images: torch.Tensor, labels: torch.Tensor
             last = block.attention if block.attention is not None else block.down
             handles.append(last.register_forward_hook(keep_encoded(i)))
         output = model(images, labels)
+        gammas = [block.attention.gamma for block in blocks if block.attention is not None]
+        passed_attention = [
+            bool(gammas) and any(
+                grad is not None
+                for grad in torch.autograd.grad(captured[i]["x"].sum(), gammas, retain_graph=True, allow_unused=True)
+            )
+            for i in range(len(blocks))
+        ]
         upstream = torch.ones_like(output) if upstream is None else upstream
         inputs = [captured[i][name] for i in range(len(blocks)) for name in ("x", "alias")]
         gradients = torch.autograd.grad((output * upstream).sum(), inputs, allow_unused=True)
@@ -141,12 +153,14 @@ def skip_routes(model: UNetGenerator, images: torch.Tensor, labels: torch.Tensor
             block.skip,
             carries if block.skip != "none" else f"nothing (x = {carries})",
             bool(is_parent_map),
+            passed_attention[i],
             f"{float(skip_share.norm()):.3g}",
             f"{float(down.norm()):.3g}",
             bool(torch.equal(total, down)),
         ))
     return Table(
-        columns=("level", "skip", "the skip carries", "x is that map (measured)", "|grad via skip|", "|grad via down path|", "skip gradient exactly 0"),
+        columns=("level", "skip", "the skip carries", "x is that map (measured)", "the map passed attention",
+                 "|grad via skip|", "|grad via down path|", "skip gradient exactly 0"),
         rows=tuple(rows),
         title="What each skip carries, and where the gradient reaching each level's input x comes from",
     )

@@ -385,10 +385,11 @@ class GeneratorConfig:
                 )
         for level in levels:
             channels = self.level_channels(level)[1]
-            if channels % 8 != 0:
+            if channels < 8:
                 raise ValueError(
                     f"attention_levels={levels!r} is not accepted with ngf={self.ngf}: level {level} "
-                    f"has {channels} channels and SelfAttention needs a multiple of 8 (choose ngf a multiple of 8)"
+                    f"has {channels} channels and SelfAttention needs at least 8 (its query and key "
+                    f"have channels // 8 = {channels // 8}); attend on a deeper level or choose ngf >= 8"
                 )
         object.__setattr__(self, "attention_levels", tuple(sorted(set(levels))))
         object.__setattr__(self, "level_skips", self._checked_level_skips())
