@@ -1,11 +1,13 @@
 """Skip surgery on lesson 06's trained attention run, measured over seeds (lesson 07, part 3).
 
-    python benchmarks/skip_surgery.py [--steps N] [--seeds 0 1 2] [--split held_out]
-                                      [--reference data/tiny_attention.pt] [--threads N]
+    python benchmarks/skip_surgery.py [--steps N] [--seeds 0 1 2] [--threads N]
+                                      [--reference data/tiny_attention.pt] [--data FILE]
+                                      [--eval-data FILE] [--split held_out]
                                       [--output benchmarks/skip_surgery.json]
 
 Removes the skips of the reference's attention levels (``zi2zi_lessons.surgery``), then
-measures the L1 on ``--split`` (characters no run trains on) of: the reference, the
+measures the L1 on ``--split`` of ``--eval-data`` (default: the training data's held-out
+characters; or a file of unseen characters drawn in the same fonts) of: the reference, the
 surgered model untrained, the surgered model fine-tuned ``--steps`` steps, the
 reference fine-tuned the same steps without surgery (the control), and the
 skip-removed architecture trained from scratch for ``--steps`` steps; one run per seed.
@@ -30,6 +32,12 @@ from zi2zi_lessons.environment import REPOSITORY_ROOT
 DEFAULT_OUTPUT = REPOSITORY_ROOT / "benchmarks" / "skip_surgery.json"
 
 
+def _shown(path) -> str:
+    """A path as the results show it: relative to the repository when inside it."""
+    path = Path(path).resolve()
+    return str(path.relative_to(REPOSITORY_ROOT)) if path.is_relative_to(REPOSITORY_ROOT) else str(path)
+
+
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -37,7 +45,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one run per seed (default 0 1 2)")
     parser.add_argument("--split", default="held_out", help="characters to evaluate on (default held_out)")
     parser.add_argument("--reference", type=Path, default=training.REFERENCE_CHECKPOINTS["attention"])
-    parser.add_argument("--data", type=Path, help="glyph data (default: the shipped data/glyphs_64.npz)")
+    parser.add_argument("--data", type=Path, help="training data (default: the shipped data/glyphs_64.npz)")
+    parser.add_argument("--eval-data", type=Path, help="data to evaluate on (default: --data)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
@@ -51,10 +60,12 @@ def main(argv: list[str] | None = None) -> dict:
         parser.error(f"--output {args.output}: the folder {args.output.parent} does not exist")
 
     dataset = glyphs.load_glyphs(args.data)
+    evaluation_data = dataset if args.eval_data is None else glyphs.load_glyphs(args.eval_data)
     started = time.perf_counter()
-    results = surgery.surgery_experiment(args.reference, dataset, args.steps, args.seeds, split=args.split)
-    reference = Path(args.reference).resolve()
-    results["reference"] = str(reference.relative_to(REPOSITORY_ROOT)) if reference.is_relative_to(REPOSITORY_ROOT) else str(reference)
+    results = surgery.surgery_experiment(args.reference, dataset, args.steps, args.seeds, split=args.split,
+                                         evaluation_data=evaluation_data)
+    results["evaluation_data"] = _shown(args.eval_data or args.data or glyphs.DEFAULT_DATA)
+    results["reference"] = _shown(args.reference)
     results["command"] = "python benchmarks/skip_surgery.py " + " ".join(argv)
     results["machine"] = f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.machine()}, Python {platform.python_version()}"
     results["total_seconds"] = round(time.perf_counter() - started, 1)

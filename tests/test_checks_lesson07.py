@@ -72,3 +72,13 @@ def test_drop_skip_channels_right(capsys):
     assert out.startswith("✓") and "forward and backward" in out
     torch.manual_seed(0)  # the checker must not depend on the caller's random state
     assert checks.check_drop_skip_channels(right_cut)
+
+
+def test_the_lessons_solution_cells_pass_their_checkers(capsys):
+    from repo_scripts import load_solution_cells
+
+    solutions = load_solution_cells("07_open_a_real_zi2zi")
+    assert checks.check_skip_reader(solutions.skip_of_level)
+    assert checks.check_surgery_parameter_change(solutions.surgery_parameter_change)
+    assert checks.check_drop_skip_channels(solutions.drop_skip_channels)
+    assert capsys.readouterr().out.count("✓") == 3

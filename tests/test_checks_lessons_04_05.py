@@ -40,6 +40,7 @@ def test_solutions_of_lesson_05_pass_their_checkers(capsys):
     solutions = load_solution_cells("05_where_attention_goes")
     assert verdict(capsys, check_matrix_bytes, solutions.matrix_bytes)[0]
     assert verdict(capsys, check_diffusion_levels, solutions.levels_taking_the_diffusion_block, ngf=16)[0]
+    assert verdict(capsys, check_seed002_parameters, solutions.seed002_added_parameters)[0]
 
 
 # ---------------------------------------------------------------- lesson 04, exercise 1

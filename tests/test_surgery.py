@@ -86,6 +86,8 @@ def test_the_experiment_script_runs_and_writes_its_results(tmp_path):
     import dataclasses
     import json
 
+    import numpy as np
+
     from repo_scripts import load_benchmark
     from zi2zi_lessons import glyphs
 
@@ -94,13 +96,30 @@ def test_the_experiment_script_runs_and_writes_its_results(tmp_path):
     small = dataclasses.replace(shipped, characters=shipped.characters[keep], source=shipped.source[keep],
                                 targets=shipped.targets[:, keep], held_out=shipped.held_out[keep])
     small.save(tmp_path / "small.npz")
+    unseen = dataclasses.replace(small, characters=shipped.characters[40:45], source=shipped.source[40:45],
+                                 targets=shipped.targets[:, 40:45], held_out=np.ones(5, dtype=bool))
+    unseen.save(tmp_path / "unseen.npz")
     output = tmp_path / "surgery.json"
     results = load_benchmark("skip_surgery").main(
-        ["--steps", "1", "--seeds", "3", "--data", str(tmp_path / "small.npz"), "--output", str(output), "--threads", "1"])
+        ["--steps", "1", "--seeds", "3", "--data", str(tmp_path / "small.npz"), "--eval-data", str(tmp_path / "unseen.npz"),
+         "--output", str(output), "--threads", "1"])
     written = json.loads(output.read_text())
     assert written == json.loads(json.dumps(results))
-    assert written["levels"] == list(written["generator"]["attention_levels"]) and written["characters"] == 4
+    assert written["levels"] == list(written["generator"]["attention_levels"]) and written["characters"] == 5
+    assert written["evaluation_data"] == str(tmp_path / "unseen.npz")
     assert written["command"].startswith("python benchmarks/skip_surgery.py --steps 1 --seeds 3")
     for arm in ("fine_tuned", "reference_fine_tuned", "scratch"):
         assert [run["seed"] for run in written[arm]] == [3] and len(written[arm][0]["per_font"]) == 3
     assert written["after_surgery_l1"]["overall"] != written["reference_l1"]["overall"]
+
+
+def test_the_experiment_refuses_evaluation_data_in_other_fonts(tmp_path):
+    import dataclasses
+
+    from zi2zi_lessons import glyphs, training
+    from zi2zi_lessons.surgery import surgery_experiment
+
+    shipped = glyphs.load_glyphs()
+    other = dataclasses.replace(shipped, settings={**shipped.settings, "em_fraction": 0.5})
+    with pytest.raises(ValueError, match="the evaluation data differ from the training data"):
+        surgery_experiment(training.REFERENCE_CHECKPOINTS["attention"], shipped, 1, (0,), evaluation_data=other)

@@ -134,8 +134,10 @@ def _train(dataset, config, steps: int, start_from: dict | None) -> UNetGenerato
 
 
 def surgery_experiment(reference, dataset: GlyphDataset, steps: int, seeds, split: str = "held_out",
-                       levels=None, log=print) -> dict:
-    """Remove skips from a trained generator and measure, on ``split``, its L1:
+                       levels=None, evaluation_data: GlyphDataset | None = None, log=print) -> dict:
+    """Remove skips from a trained generator and measure its L1 on ``split`` of
+    ``evaluation_data`` (default: ``dataset``, the training data, whose held-out split no
+    run trains on; or a separate set of unseen characters in the same fonts):
 
     * ``reference``: the trained generator as it is;
     * ``after_surgery``: right after the surgery (no training: one number, no seed);
@@ -151,6 +153,10 @@ def surgery_experiment(reference, dataset: GlyphDataset, steps: int, seeds, spli
     ``levels`` defaults to the reference's attention levels (the seed-000 request).
     Returns plain values (JSON-ready), including the wall time of each kind of run.
     """
+    evaluation_data = dataset if evaluation_data is None else evaluation_data
+    if evaluation_data.fingerprint() != dataset.fingerprint():
+        raise ValueError(f"the evaluation data differ from the training data: {evaluation_data.fingerprint()} "
+                         f"vs {dataset.fingerprint()} (same image size, fonts and drawing needed)")
     seeds = tuple(int(seed) for seed in seeds)
     if not seeds or isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
         raise ValueError(f"need steps > 0 and at least one seed, got steps={steps!r}, seeds={seeds!r}")
@@ -169,7 +175,7 @@ def surgery_experiment(reference, dataset: GlyphDataset, steps: int, seeds, spli
         "generator": dataclasses.asdict(generator.config),
         "levels": list(levels),
         "split": split,
-        "characters": int(len(dataset.indices(split))),
+        "characters": int(len(evaluation_data.indices(split))),
         "fonts": list(dataset.font_labels),
         "steps": steps,
         "seeds": list(seeds),
@@ -177,8 +183,8 @@ def surgery_experiment(reference, dataset: GlyphDataset, steps: int, seeds, spli
         "dropped": [dataclasses.asdict(item) for item in report],
     }
     log(f"reference {reference} (step {payload.get('step')}), removing the skips of levels {levels}")
-    results["reference_l1"] = _l1(generator, dataset, split)
-    results["after_surgery_l1"] = _l1(surgered, dataset, split)
+    results["reference_l1"] = _l1(generator, evaluation_data, split)
+    results["after_surgery_l1"] = _l1(surgered, evaluation_data, split)
     log(f"L1 reference {results['reference_l1']['overall']:.4f}, after surgery {results['after_surgery_l1']['overall']:.4f}")
     surgered_state = surgered.state_dict()
     reference_state = generator.state_dict()
@@ -194,7 +200,7 @@ def surgery_experiment(reference, dataset: GlyphDataset, steps: int, seeds, spli
             config = dataclasses.replace(recipe, generator=generator_config, seed=seed)
             trained = _train(dataset, config, steps, start)
             seconds += time.perf_counter() - started
-            runs.append({"seed": seed, **_l1(trained, dataset, split)})
+            runs.append({"seed": seed, **_l1(trained, evaluation_data, split)})
             log(f"{arm:<22} seed {seed}: L1 {runs[-1]['overall']:.4f}")
         results[arm] = runs
         results.setdefault("seconds", {})[arm] = round(seconds, 1)

@@ -518,7 +518,8 @@ class Trainer:
         self._networks = {"generator": _Method(self.generator), "discriminator": _Method(self.discriminator)}
         if processes.world_size > 1:
             # Batch norm is synchronised, so every process holds the same buffers: no need to broadcast them.
-            self._networks = {name: DistributedDataParallel(network, forward_sync_buffers=False)
+            device_ids = [device.index] if device.type == "cuda" else None  # one GPU per process
+            self._networks = {name: DistributedDataParallel(network, device_ids=device_ids, forward_sync_buffers=False)
                               for name, network in self._networks.items()}
         self._scalers = {}
         if device.type == "cuda":
@@ -561,6 +562,14 @@ class Trainer:
         with self._autocast():
             logits, categories = network("forward", pairs)
         return logits.float(), categories.float()
+
+    def _mean_over_processes(self, losses: dict[str, float]) -> dict[str, float]:
+        """The losses of the whole batch: each process computed them on its share (equal shares)."""
+        if self.processes.world_size == 1:
+            return losses
+        values = torch.tensor(list(losses.values()), dtype=torch.float64, device=self.processes.device)
+        torch.distributed.all_reduce(values)
+        return dict(zip(losses, (values / self.processes.world_size).tolist()))
 
     def _update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         """Backward and one optimiser step (scaled on CUDA, against float16 underflow)."""
@@ -617,6 +626,7 @@ class Trainer:
             "category": category.item(),
             "constant": constant.item(),
         }
+        losses = self._mean_over_processes(losses)
         for key, value in losses.items():
             self.history[key].append(value)
         self.step += 1
