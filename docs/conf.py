@@ -19,7 +19,7 @@ extensions = ["myst_nb", "sphinx-mathjax-offline"]
 root_doc = "docs/index"
 include_patterns = [
     "docs/index.md", "docs/questions.md", "docs/workshop.md", "docs/authoring.md", "docs/lesson_times.md",
-    "notebooks/[0-9][0-9]_*.ipynb", "notebooks/solutions/*.ipynb", "README.md", "data/README.md",
+    "notebooks/[0-9][0-9]_*.ipynb", "README.md", "data/README.md",
 ]
 # pruned from the walk of the repository, so that it stays fast
 exclude_patterns = [".venv", ".git", "_site", "_build", "build", "notebooks/learner",

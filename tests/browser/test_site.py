@@ -116,13 +116,13 @@ def test_every_page_opens_cleanly_offline(site, served, chromium):
         page.on("requestfailed", lambda request, events=events: events.append(
             f"request failed: {request.url} ({request.failure})"))
         page.goto(f"{served}/{name}", wait_until="load")
+        page.wait_for_load_state("networkidle")  # the top index.html redirects at once
         found = page.evaluate(_PAGE_CHECK_JS)
         if found["mathSource"]:
             try:
                 page.wait_for_function("() => document.querySelectorAll('mjx-container').length > 0", timeout=30_000)
             except Exception:
                 events.append(f"{found['mathSource']} formulas but none typeset by MathJax")
-        page.wait_for_load_state("networkidle")
         events += [f"image not drawn: {src}" for src in found["brokenImages"]]
         for href in found["links"]:
             if href.startswith(served):
