@@ -51,8 +51,9 @@ site: $(STAMP)
 learner: $(STAMP)
 	$(PY) tools/learner_edition.py
 
-## test: unit tests, every notebook under nbval, then the browser tests when Chromium is here
-test: test-unit test-notebooks
+## test: unit tests, every notebook under nbval, the learner edition run as a learner gets it,
+# then the browser tests (the site among them) when Chromium is here
+test: test-unit test-notebooks test-learner
 	@if [ -x "$(ZI2ZI_CHROMIUM)" ]; then \
 		$(MAKE) --no-print-directory test-browser; \
 	else \
