@@ -29,9 +29,18 @@ def test_train_speed_times_real_training_steps():
     assert not dataset.held_out.any() and dataset.source.dtype == np.uint8
     generator = training.tiny_generator_config("classic", 2, ngf=8, embedding_dim=8)
     config = training.TrainingConfig(generator=generator, ndf=4, batch_size=2)
-    rate, parameters = benchmark.steps_per_second(dataset, config, steps=1, warmup=1)
-    assert rate > 0
+    rate, cpu_per_step, parameters = benchmark.steps_per_second(dataset, config, steps=1, warmup=1)
+    assert rate > 0 and cpu_per_step > 0
     assert parameters == sum(p.numel() for p in training.Trainer(dataset, config).generator.parameters())
+
+
+def test_train_speed_prints_the_lesson_budget_and_the_load(capsys):
+    benchmark = load_benchmark("train_speed")
+    benchmark.main(["--steps", "1", "--threads", "1", "--skip-default"])
+    out = capsys.readouterr().out
+    assert "tiny classic (lesson 06)" in out and "tiny attention (lesson 06)" in out
+    assert "load average (1/5/15 min) before" in out and "load average after" in out
+    assert f"lesson 06's budget: {training.LESSON_STEPS:,} steps per model" in out
 
 
 def test_full_size_step_builds_the_command_lines_trainer_and_measures_it(tmp_path, capsys):

@@ -35,6 +35,15 @@ def test_gb2312_level1_is_the_3755_common_hanzi_in_code_order():
         glyphs.charset("gb")
 
 
+def test_gb2312_level2_is_the_3008_other_hanzi_and_the_unseen_set_every_third():
+    level2 = glyphs.gb2312_level2()
+    assert len(level2) == 3008 == len(set(level2))
+    assert level2[:3] == "亍丌兀" and level2[-1] == "齄"
+    assert not set(level2) & set(glyphs.gb2312_level1())
+    unseen = glyphs.charset("gb2312-2-unseen")
+    assert len(unseen) == 1003 and unseen == level2[::3] and glyphs.charset("gb2312-2") == level2
+
+
 def test_charset_file_ignores_whitespace_and_repeats(tmp_path):
     path = tmp_path / "chars.txt"
     path.write_text("永 和\n永九\t年\n", encoding="utf-8")
@@ -252,9 +261,21 @@ def test_the_shipped_data_loads_fast_and_has_what_lesson_06_needs():
         assert not np.array_equal(dataset.targets[f], dataset.source)
 
 
-def test_data_folder_is_at_most_20_mb():
+def test_the_unseen_characters_are_level_2_drawn_exactly_like_the_training_data():
+    unseen, shipped = glyphs.load_glyphs(glyphs.UNSEEN_DATA), glyphs.load_glyphs()
+    assert unseen.characters == glyphs.gb2312_level2_unseen()  # the build skipped none
+    assert not set(unseen.characters) & set(shipped.characters)  # nothing a model was trained on
+    assert unseen.held_out.all() and len(unseen.indices("held_out")) == 1003
+    assert unseen.fingerprint() == shipped.fingerprint()  # evaluate accepts it for the reference runs
+    assert (unseen.source_font, unseen.target_fonts) == (shipped.source_font, shipped.target_fonts)
+    for key in ("size", "em_fraction", "supersample", "pillow"):
+        assert unseen.settings[key] == shipped.settings[key]
+    assert (unseen.targets.reshape(-1, 64 * 64).min(1) < 64).all()
+
+
+def test_data_folder_is_at_most_30_mb():
     total = sum(p.stat().st_size for p in glyphs.DATA_DIR.rglob("*") if p.is_file())
-    assert total <= 20 * 2**20, f"data/ holds {total / 2**20:.1f} MiB"
+    assert total <= 30 * 2**20, f"data/ holds {total / 2**20:.1f} MiB"
 
 
 DEBIAN_FONTS = {
@@ -272,8 +293,9 @@ needs_cjk_fonts = pytest.mark.skipif(
 
 
 @needs_cjk_fonts
-def test_every_shipped_character_is_in_every_fonts_character_map():
-    dataset = glyphs.load_glyphs()
+@pytest.mark.parametrize("path", [glyphs.DEFAULT_DATA, glyphs.UNSEEN_DATA], ids=["glyphs_64", "unseen_64"])
+def test_every_shipped_character_is_in_every_fonts_character_map(path):
+    dataset = glyphs.load_glyphs(path)
     for font in (dataset.source_font, *dataset.target_fonts):
         renderer = GlyphRenderer(DEBIAN_FONTS[font.label])
         assert renderer.info.sha256 == font.sha256, f"{font.label}: not the font file the data was built from"
@@ -282,9 +304,10 @@ def test_every_shipped_character_is_in_every_fonts_character_map():
 
 
 @needs_cjk_fonts
-def test_rebuilding_a_sample_of_the_shipped_data_gives_the_same_glyphs():
-    dataset = glyphs.load_glyphs()
-    sample = np.arange(0, len(dataset.characters), 250)
+@pytest.mark.parametrize("path", [glyphs.DEFAULT_DATA, glyphs.UNSEEN_DATA], ids=["glyphs_64", "unseen_64"])
+def test_rebuilding_a_sample_of_the_shipped_data_gives_the_same_glyphs(path):
+    dataset = glyphs.load_glyphs(path)
+    sample = np.arange(0, len(dataset.characters), 125)
     chars = "".join(dataset.characters[i] for i in sample)
     labels = [dataset.source_font.label, *dataset.font_labels]
     rebuilt, report = build_dataset(DEBIAN_FONTS[labels[0]], [DEBIAN_FONTS[label] for label in labels[1:]], chars,

@@ -343,6 +343,8 @@ def test_attention_ablation_measures_each_block_and_restores_it(few_glyphs):
     assert result.off_l1[0] == expected
     assert blocks[0].attention.gamma.item() == pytest.approx(0.8) and model.training
     table = result.table()
+    assert table.title.endswith("4 held-out characters")
+    assert attention_ablation(model, few_glyphs, described="glyphs nobody drew").table().title.endswith("4 glyphs nobody drew")
     assert table.column("attention") == ["all on", "level 3 off", "level 4 off"]
     assert table.column("rise")[2] == "+0.0000"
     with pytest.raises(ValueError, match="level=5"):

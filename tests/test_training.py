@@ -19,7 +19,7 @@ from zi2zi_lessons.discriminator import Discriminator, DiscriminatorConfig
 from zi2zi_lessons.glyphs import build_dataset
 from zi2zi_lessons.training import LossWeights, Trainer, TrainingConfig
 
-from repo_scripts import load_solution
+from repo_scripts import load_solution_cells
 
 MPL_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
 FONTS = [MPL_FONTS / name for name in ("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSansMono.ttf")]
@@ -144,6 +144,152 @@ def test_loss_weights_reach_the_generator_update(latin):
     trainer = Trainer(latin, small_config(weights=LossWeights(l1=7, adversarial=0, category=0, constant=0)))
     losses = trainer.train_step()
     assert losses["generator"] == pytest.approx(7 * losses["l1"], rel=1e-6)
+
+
+# ------------------------------------------------------------------ zi2zi's recipe
+def test_a_step_is_one_discriminator_update_and_two_generator_updates(latin):
+    trainer = Trainer(latin, small_config())
+    trainer.train(3, progress=False)
+    assert trainer.config.generator_updates == 2  # zi2zi's default
+    assert trainer.optimizer_d.state_dict()["state"][0]["step"] == 3
+    assert trainer.optimizer_g.state_dict()["state"][0]["step"] == 6
+    single = Trainer(latin, small_config(generator_updates=1))
+    single.train(3, progress=False)
+    assert single.optimizer_g.state_dict()["state"][0]["step"] == 3
+
+
+def test_the_step_follows_zi2zis_order_update_by_update(latin):
+    """D update on G(source); G update against the updated D; then G regenerates and updates again.
+
+    Written out here as zi2zi-pytorch's Zi2ZiModel.optimize_parameters orders it, with
+    generator_updates=2, sigmoid category loss, no dropout (so nothing random in a step).
+    """
+    import torch.nn.functional as F
+
+    config = small_config(generator=training.tiny_generator_config("classic", num_fonts=2, ngf=8, embedding_dim=8))
+    trainer = Trainer(latin, config)
+    G, D = trainer.generator, trainer.discriminator
+    reference_g = training.UNetGenerator.from_config(config.generator)
+    reference_d = Discriminator(image_size=64, embedding_num=2, ndf=config.ndf)
+    reference_g.load_state_dict(G.state_dict())
+    reference_d.load_state_dict(D.state_dict())
+    betas = (config.beta1, config.beta2)
+    opt_g = torch.optim.Adam(reference_g.parameters(), lr=config.learning_rate, betas=betas)
+    opt_d = torch.optim.Adam(reference_d.parameters(), lr=config.learning_rate, betas=betas)
+    source, target, labels = trainer.batch(0)
+    one_hot = F.one_hot(labels, 2).float()
+    w = config.weights
+
+    fake, code = reference_g.forward_with_encoding(source, labels)
+    real_logit, real_cat = reference_d(torch.cat([source, target], 1))
+    fake_logit, fake_cat = reference_d(torch.cat([source, fake.detach()], 1))
+    d_loss = (F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit))
+              + F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
+              + w.category * (F.binary_cross_entropy_with_logits(real_cat, one_hot)
+                              + F.binary_cross_entropy_with_logits(fake_cat, one_hot)) / 2)
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    for update in range(2):
+        if update:
+            fake, code = reference_g.forward_with_encoding(source, labels)
+        fake_logit, fake_cat = reference_d(torch.cat([source, fake], 1))
+        g_loss = (w.adversarial * F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
+                  + w.category * F.binary_cross_entropy_with_logits(fake_cat, one_hot)
+                  + w.l1 * F.l1_loss(fake, target) + w.constant * F.mse_loss(reference_g.encode(fake), code))
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+
+    losses = trainer.train_step()
+    assert losses["discriminator"] == pytest.approx(d_loss.item(), rel=1e-5)
+    assert losses["generator"] == pytest.approx(g_loss.item(), rel=1e-5)
+    for mine, theirs in ((G, reference_g), (D, reference_d)):
+        for (name, a), b in zip(mine.state_dict().items(), theirs.state_dict().values()):
+            torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=name)
+
+
+def test_the_category_loss_is_zi2zis_sigmoid_cross_entropy_on_one_hot_labels(latin):
+    logits = torch.tensor([[2.0, -1.0], [0.5, 0.3], [-3.0, 1.0]])
+    labels = torch.tensor([0, 1, 1])
+    y = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    by_hand = -(y * torch.log(torch.sigmoid(logits)) + (1 - y) * torch.log(1 - torch.sigmoid(logits))).mean()
+    sigmoid = Trainer(latin, small_config())
+    assert sigmoid.config.category_loss == "sigmoid"
+    assert sigmoid._category_loss(logits, labels).item() == pytest.approx(by_hand.item(), rel=1e-6)
+    softmax = Trainer(latin, small_config(category_loss="softmax"))
+    by_hand = -torch.log_softmax(logits, 1)[torch.arange(3), labels].mean()
+    assert softmax._category_loss(logits, labels).item() == pytest.approx(by_hand.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="category_loss='hinge' is not accepted"):
+        small_config(category_loss="hinge")
+
+
+def test_normal_init_is_zi2zis_and_pytorch_init_is_torchs(latin):
+    normal = Trainer(latin, small_config(seed=0))
+    convs = [m for m in normal.generator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    weights = torch.cat([m.weight.flatten() for m in convs])
+    assert weights.std().item() == pytest.approx(0.02, rel=0.05) and abs(weights.mean().item()) < 1e-3
+    assert all(m.bias is None or not m.bias.any() for m in convs)
+    norms = [m for m in normal.generator.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert all((m.weight - 1).abs().max() < 0.15 and not m.bias.any() for m in norms)
+    assert normal.discriminator.real_fake.weight.std().item() == pytest.approx(0.02, rel=0.1)
+    default = Trainer(latin, small_config(seed=0, init="pytorch"))
+    first = next(m for m in default.generator.modules() if isinstance(m, torch.nn.Conv2d))
+    bound = 1 / math.sqrt(first.weight[0].numel())  # torch's kaiming-uniform bound for this layer
+    assert first.weight.abs().max().item() <= bound and first.weight.std().item() > 0.1
+    with pytest.raises(ValueError, match="init='xavier' is not accepted"):
+        small_config(init="xavier")
+
+
+def test_augmentation_enlarges_and_crops_source_and_target_together():
+    ramp = torch.linspace(-1, 1, 32).expand(32, 32)
+    images = torch.stack([ramp, ramp.T]).unsqueeze(1)  # two different images
+    same, _ = training.enlarge_and_crop(images, images.clone(), 0.0, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(same, images, atol=1e-5, rtol=0)  # augment 0: no change
+    source, target = training.enlarge_and_crop(images, images.clone(), 0.2, torch.Generator().manual_seed(0))
+    assert torch.equal(source, target)  # a pair moves together
+    assert not torch.allclose(source, images, atol=1e-3) and source.min() >= -1 and source.max() <= 1
+    # enlarging a ramp makes it shallower: its range shrinks by the factor (at most 1.2)
+    for image in source:
+        spread = (image.max() - image.min()).item()
+        assert 2 / 1.2 - 0.1 <= spread <= 2.0
+    again, _ = training.enlarge_and_crop(images, images, 0.2, torch.Generator().manual_seed(0))
+    assert torch.equal(again, source)  # a pure function of the random generator
+
+
+def test_augmented_batches_are_a_function_of_seed_and_step(latin):
+    trainer = Trainer(latin, small_config(augment=0.2))
+    plain = Trainer(latin, small_config())
+    a, b = trainer.batch(3), trainer.batch(3)
+    assert all(torch.equal(x, y) for x, y in zip(a, b))
+    assert not torch.equal(a[0], plain.batch(3)[0]) and torch.equal(a[2], plain.batch(3)[2])
+    with pytest.raises(ValueError, match="augment=1.5 is not accepted"):
+        small_config(augment=1.5)
+
+
+def test_zi2zis_learning_rate_halving(latin):
+    config = small_config(learning_rate=1e-3, lr_halve_every=4)
+    assert [config.learning_rate_at(step) for step in (0, 3, 4, 8, 12, 100)] == [1e-3, 1e-3, 5e-4, 2.5e-4, 2e-4, 2e-4]
+    assert small_config(learning_rate=1e-4, lr_halve_every=4).learning_rate_at(50) == 1e-4  # never below its start
+    assert small_config().learning_rate_at(10_000) == small_config().learning_rate
+    trainer = Trainer(latin, config)
+    trainer.train(5, progress=False)
+    assert trainer.optimizer_g.param_groups[0]["lr"] == trainer.optimizer_d.param_groups[0]["lr"] == 5e-4
+
+
+def test_a_checkpoint_without_the_new_fields_loads_with_the_recipe_it_was_trained_with():
+    values = small_config().as_dict()
+    for name in ("generator_updates", "category_loss", "init", "augment", "lr_halve_every"):
+        del values[name]
+    old = TrainingConfig.from_dict(values)
+    assert (old.generator_updates, old.category_loss, old.init, old.augment, old.lr_halve_every) == (1, "softmax", "pytorch", 0, 0)
+
+
+def test_zi2zi_recipe_changes_nothing_of_zi2zis():
+    recipe = training.zi2zi_recipe()
+    assert recipe.weights == LossWeights(l1=100, adversarial=1, category=1, constant=15)
+    assert (recipe.generator_updates, recipe.category_loss, recipe.init, recipe.augment) == (2, "sigmoid", "normal", 0.2)
+    assert (recipe.learning_rate, recipe.beta1, recipe.beta2, recipe.batch_size) == (1e-3, 0.5, 0.999, 16)
 
 
 def _state(trainer):
@@ -281,6 +427,60 @@ def test_evaluation_baselines_are_what_they_say(latin):
     assert "DejaVu Serif" in text and "overall" in text and "copy source" in text
 
 
+class Oracle(torch.nn.Module):
+    """A 'generator' that answers every source glyph with the real target glyph."""
+
+    def __init__(self, dataset):
+        super().__init__()
+        self.dataset = dataset
+
+    def forward(self, images, labels):
+        from zi2zi_lessons.glyphs import to_tensor, to_uint8
+
+        sources = to_uint8(images)
+        index = [next(i for i, s in enumerate(self.dataset.source) if np.array_equal(s, image)) for image in sources]
+        return to_tensor(self.dataset.targets[labels.numpy(), index])
+
+
+def test_ssim_and_the_blank_page_share_mean_what_they_say(latin):
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    perfect = training.evaluate(Oracle(latin), latin)
+    assert perfect.generated_l1 == (0.0, 0.0) and perfect.ssim == pytest.approx((1.0, 1.0), abs=1e-6)
+    assert perfect.beats_blank_share == (1.0, 1.0) and perfect.reduction == (1.0, 1.0)
+    copy = training.evaluate(Copier(), latin)
+    assert copy.ssim == pytest.approx(copy.copy_source_ssim, abs=1e-6)
+    held = latin.indices("held_out")
+    for f in range(latin.num_fonts):
+        expected = structural_similarity_index_measure(
+            torch.from_numpy(latin.source[held]).float()[:, None] / 127.5 - 1,
+            torch.from_numpy(latin.targets[f, held]).float()[:, None] / 127.5 - 1, data_range=2.0)
+        assert copy.copy_source_ssim[f] == pytest.approx(expected.item(), abs=1e-5)
+        per_char = training.per_character_l1(latin, "held_out")
+        expected_share = (per_char["copy source"][f] < per_char["blank page"][f]).mean()
+        assert copy.beats_blank_share[f] == pytest.approx(expected_share)
+    blank = training.evaluate(Blank(), latin)
+    assert blank.beats_blank_share == (0.0, 0.0)  # equal is not better
+    assert blank.ssim == pytest.approx(blank.blank_ssim, abs=1e-6) and all(value < 1 for value in blank.ssim)
+
+
+def test_evaluation_as_json_has_every_number_per_font(latin):
+    import json
+
+    evaluation = training.evaluate(Copier(), latin)
+    payload = json.loads(json.dumps(evaluation.to_json()))
+    assert payload["characters"] == 3 and payload["split"] == "held_out"
+    assert [font["name"] for font in payload["fonts"]] == list(latin.font_labels)
+    for f, font in enumerate(payload["fonts"]):
+        assert {"name", "l1", "copy_source_l1", "blank_l1", "ssim", "beats_blank_share"} <= set(font)
+        assert (font["l1"], font["copy_source_l1"], font["blank_l1"], font["ssim"], font["beats_blank_share"]) == (
+            evaluation.generated_l1[f], evaluation.copy_source_l1[f], evaluation.blank_l1[f], evaluation.ssim[f],
+            evaluation.beats_blank_share[f])
+    assert payload["overall"]["l1"] == pytest.approx(evaluation.overall_generated_l1)
+    text = str(evaluation)
+    assert "beats blank" in text and "SSIM" in text
+
+
 def test_generate_leaves_the_generator_in_its_mode(latin):
     trainer = Trainer(latin, small_config())
     trainer.generator.train()
@@ -321,22 +521,57 @@ def test_constant_loss_checker(capsys):
     assert "compares the images" in capsys.readouterr().out
     assert not check_constant_loss(lambda g, s, f: g.encode(f) - g.encode(s))
     assert "return one number" in capsys.readouterr().out
+    assert not check_constant_loss(lambda g, s, f: None)
+    assert "not written yet" in capsys.readouterr().out
     assert not check_constant_loss(lambda g, s, f: 1 / 0)
     assert "ZeroDivisionError" in capsys.readouterr().out
 
 
-def test_solutions_of_lesson_06_pass_their_checkers_and_train(latin, capsys):
-    from zi2zi_lessons.checks import check_constant_loss, check_copy_baseline
+def test_category_loss_checker_accepts_zi2zis_loss_and_names_each_typical_mistake(capsys):
+    import torch.nn.functional as F
 
-    solutions = load_solution("lesson_06_train_a_tiny_zi2zi")
+    from zi2zi_lessons.checks import check_category_loss
+
+    def zi2zi(logits, labels):
+        return F.binary_cross_entropy_with_logits(logits, F.one_hot(labels, logits.shape[1]).float())
+
+    state = torch.get_rng_state()
+    assert check_category_loss(zi2zi)
+    assert capsys.readouterr().out.startswith("✓")
+    assert torch.equal(torch.get_rng_state(), state)
+    mistakes = {
+        "softmax cross-entropy": lambda x, y: F.cross_entropy(x, y),
+        "averages over the batch only": lambda x, y: F.binary_cross_entropy_with_logits(
+            x, F.one_hot(y, 4).float(), reduction="none").sum(1).mean(),
+        "sums everything": lambda x, y: F.binary_cross_entropy_with_logits(x, F.one_hot(y, 4).float(), reduction="sum"),
+        "sigmoid twice": lambda x, y: F.binary_cross_entropy_with_logits(torch.sigmoid(x), F.one_hot(y, 4).float()),
+        "not written yet": lambda x, y: None,
+        "does not depend on the logits": lambda x, y: zi2zi(x.detach(), y),
+        "raised ZeroDivisionError": lambda x, y: 1 / 0,
+        "return one number": lambda x, y: F.binary_cross_entropy_with_logits(x, F.one_hot(y, 4).float(), reduction="none"),
+        "expected": lambda x, y: zi2zi(x, y) * 2,
+    }
+    for hint, answer in mistakes.items():
+        assert not check_category_loss(answer), hint
+        out = capsys.readouterr().out
+        assert out.startswith("✗") and hint in out, (hint, out)
+
+
+def test_solutions_of_lesson_06_pass_their_checkers_and_train(latin, capsys):
+    from zi2zi_lessons.checks import check_category_loss, check_constant_loss, check_copy_baseline
+    from zi2zi_lessons.glyphs import load_glyphs
+
+    solutions = load_solution_cells("06_train_a_tiny_zi2zi")
+    assert check_copy_baseline(solutions.my_copy_l1, load_glyphs(), font_id=1)
     assert check_copy_baseline(solutions.copy_l1(latin, 1), latin, font_id=1)
-    assert check_constant_loss(solutions.constant_loss)
-    results = solutions.compare_weights(latin, steps=2)
-    assert len(results) == 3
+    assert check_category_loss(solutions.my_category_loss)
+    assert check_constant_loss(solutions.my_constant_loss)
+    results = solutions.compare_with_zi2zi(latin, steps=2, seeds=(0, 1))
+    assert sorted(results) == [("lesson", 0), ("lesson", 1), ("zi2zi", 0), ("zi2zi", 1)]
     for evaluation in results.values():
         assert len(evaluation.generated_l1) == latin.num_fonts
         assert all(math.isfinite(value) and value > 0 for value in evaluation.generated_l1)
-    assert "zi2zi (l1=100): held-out L1 per font" in capsys.readouterr().out
+    assert "zi2zi seed 1: validation L1" in capsys.readouterr().out
 
 
 def test_the_progress_bar_keeps_one_line_in_a_notebook(monkeypatch, latin):

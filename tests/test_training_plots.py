@@ -97,3 +97,19 @@ def test_l1_comparison_puts_baselines_next_to_each_model(latin):
     assert [t.get_text() for t in axis.get_xticklabels()] == list(latin.font_labels)
     assert axis.get_ylabel() and axis.get_title()
     plt.close(figure)
+
+
+def test_seed_spread_draws_one_dot_per_seed_and_the_targets():
+    from zi2zi_lessons import results
+
+    runs = results.reference_runs()
+    figure = plots.seed_spread(runs, "unseen", reduction_target=0.35, beats_blank_target=0.85)
+    left, right = figure.axes
+    dots = [c for c in left.collections if c.get_offsets().shape[0] == 3]  # one scatter per (architecture, font)
+    assert len(dots) == 2 * 3
+    reductions = sorted(float(y) for c in dots for _, y in c.get_offsets())
+    expected = sorted(v for a in ("classic", "attention") for vs in results.metric(runs, a, "unseen", "reduction").values() for v in vs)
+    assert reductions == pytest.approx(expected)
+    assert [line.get_ydata()[0] for line in left.lines] == [0.35] and [line.get_ydata()[0] for line in right.lines] == [0.85]
+    assert "unseen" in left.get_title() and [t.get_text() for t in left.get_xticklabels()] == list(runs[("classic", 0)]["unseen"]["fonts"][i]["name"] for i in range(3))
+    plt.close(figure)

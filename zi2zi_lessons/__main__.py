@@ -2,7 +2,7 @@
 
     build-data   render a glyph data file from any fonts you have
     train        train a generator on a data file, with checkpoints (and resume)
-    evaluate     held-out L1 of a checkpoint's generator against the copy-the-source baseline
+    evaluate     a checkpoint's generator per target font: L1, SSIM, baselines, share beating a blank page
     inspect      what a checkpoint (upstream zi2zi-pytorch or ours) holds, read off its weights
 
 Every argument is checked before any font is rendered or any step is taken: a bad
@@ -321,18 +321,27 @@ def _share_problem(batch_size: int, world_size: int) -> str:
 
 # ------------------------------------------------------------------ evaluate
 def _evaluate(args) -> int:
+    import json
+
     from . import training
 
     dataset = glyphs.load_glyphs(args.data)
+    evaluation = training.evaluate_checkpoint(args.checkpoint, dataset, split=args.split)
+    if args.json:
+        payload = training.read_checkpoint(args.checkpoint)
+        data = str(glyphs.DEFAULT_DATA if args.data is None else args.data)
+        print(json.dumps({"checkpoint": args.checkpoint, "step": payload["step"], "config": payload["config"],
+                          "data": data, **evaluation.to_json()}, ensure_ascii=False, indent=1))
+        return 0
     print(f"data: {dataset.describe()}")
-    print(training.evaluate_checkpoint(args.checkpoint, dataset, split=args.split))
+    print(evaluation)
     return 0
 
 
 # ------------------------------------------------------------------ the parser
 def build_parser() -> argparse.ArgumentParser:
     from .distributed import DEVICES
-    from .training import ARCHITECTURES
+    from .training import ARCHITECTURES, TrainingConfig
     from .unet import NORMS
 
     parser = argparse.ArgumentParser(prog="python -m zi2zi_lessons", description=__doc__,
@@ -389,16 +398,26 @@ def build_parser() -> argparse.ArgumentParser:
     optim.add_argument("--batch-size", type=_positive_int, help="default 16; the global batch, shared among torchrun's processes")
     optim.add_argument("--learning-rate", type=_learning_rate, help="default 0.001")
     optim.add_argument("--seed", type=_non_negative_int, help="default 0")
-    optim.add_argument("--l1-weight", type=_non_negative_float, help="default 300 (zi2zi: 100)")
+    optim.add_argument("--l1-weight", type=_non_negative_float, help=f"default {TrainingConfig().weights.l1:g} (zi2zi: 100)")
     optim.add_argument("--adversarial-weight", type=_non_negative_float, help="default 1")
     optim.add_argument("--category-weight", type=_non_negative_float, help="default 1")
     optim.add_argument("--constant-weight", type=_non_negative_float, help="default 15")
     train.set_defaults(run=_train)
 
-    evaluate = commands.add_parser("evaluate", help="held-out L1 of a checkpoint against the copy-the-source baseline")
+    evaluate = commands.add_parser(
+        "evaluate", help="L1, SSIM and the baselines of a checkpoint's generator, per target font",
+        description="Per target font: the generated glyphs' L1 and SSIM, the copy-the-source and blank-page "
+                    "baselines, and the share of characters whose generated glyph beats a blank page. "
+                    "The unseen characters: give data/unseen_64.npz as DATA.")
     evaluate.add_argument("checkpoint", metavar="CHECKPOINT")
-    evaluate.add_argument("data", nargs="?", metavar="DATA", help="glyph data (default: the shipped data/glyphs_64.npz)")
-    evaluate.add_argument("--split", choices=("held_out", "train", "all"), default="held_out")
+    evaluate.add_argument("data", nargs="?", metavar="DATA",
+                          help="glyph data (default: the shipped data/glyphs_64.npz; data/unseen_64.npz: unseen characters)")
+    evaluate.add_argument("--split", choices=("held_out", "train", "all"), default="held_out",
+                          help="which characters of DATA (default held_out: the validation split of the shipped data, "
+                               "every character of data/unseen_64.npz)")
+    evaluate.add_argument("--json", action="store_true",
+                          help='print one JSON object: {"checkpoint", "step", "config", "data", "split", "characters", '
+                               '"fonts": [{"name", "l1", "copy_source_l1", "blank_l1", "ssim", "beats_blank_share", ...}], "overall"}')
     evaluate.set_defaults(run=_evaluate)
 
     from .inspection import add_inspect_command

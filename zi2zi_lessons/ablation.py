@@ -42,10 +42,12 @@ class AttentionAblation:
     """L1 per target font of the intact generator and with each attention block off.
 
     ``levels[i]`` has ``gammas[i]`` and attends over ``maps[i]`` (e.g. "4x4");
-    ``off_l1[i]`` is the L1 per font with that block's gamma set to 0.
+    ``off_l1[i]`` is the L1 per font with that block's gamma set to 0. ``described``
+    says which characters were measured (e.g. "unseen characters").
     """
 
     split: str
+    described: str
     characters: int
     fonts: tuple[str, ...]
     levels: tuple[int, ...]
@@ -72,13 +74,15 @@ class AttentionAblation:
         return Table(
             columns=("attention", "map", "gamma", *(f"L1 {font}" for font in self.fonts), "L1 mean", "rise"),
             rows=tuple(rows),
-            title=f"One attention block off (gamma = 0), {self.characters:,} {self.split.replace('_', '-')} characters",
+            title=f"One attention block off (gamma = 0), {self.characters:,} {self.described}",
         )
 
 
-def attention_ablation(generator: UNetGenerator, dataset: GlyphDataset, split: str = "held_out") -> AttentionAblation:
+def attention_ablation(generator: UNetGenerator, dataset: GlyphDataset, split: str = "held_out",
+                       described: str | None = None) -> AttentionAblation:
     """Measure ``generator`` intact and with each attention block's gamma set to 0, one
-    at a time, on ``split`` of ``dataset``. The generator is left as it was."""
+    at a time, on ``split`` of ``dataset``. ``described`` names the characters in the
+    table's title (default: "<split> characters"). The generator is left as it was."""
     if not isinstance(generator, UNetGenerator):
         raise TypeError(f"attention_ablation takes a UNetGenerator, got {type(generator).__name__}")
     blocks = [block for block in generator.blocks() if block.attention is not None]
@@ -106,6 +110,7 @@ def attention_ablation(generator: UNetGenerator, dataset: GlyphDataset, split: s
     sides = [size // 2 ** block.level for block in blocks]
     return AttentionAblation(
         split=split,
+        described=f"{split.replace('_', '-')} characters" if described is None else described,
         characters=len(dataset.indices(split)),
         fonts=dataset.font_labels,
         levels=tuple(block.level for block in blocks),

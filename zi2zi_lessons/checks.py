@@ -1299,10 +1299,9 @@ def check_copy_baseline(value, data, font_id: int, split: str = "held_out") -> b
     try:
         value = float(value)
     except (TypeError, ValueError):
-        print(f"Not yet: give the L1 as a number (got {type(value).__name__})")
-        return False
+        return fail(f"not written yet: give the L1 as a number (got {type(value).__name__})")
     if abs(value - right) <= 1e-4 * max(1.0, right):
-        print(f"Right: the copy-the-source L1 for {data.font_labels[font_id]} is {right:.4f}")
+        print(f"✓ correct: the copy-the-source L1 for {data.font_labels[font_id]} is {right:.4f}")
         return True
     diagnoses = [
         (l1(chars, font_id, 1.0), "this is the L1 in 0..255 grey levels: divide the images by 127.5 (the [-1, 1] scale)"),
@@ -1314,10 +1313,9 @@ def check_copy_baseline(value, data, font_id: int, split: str = "held_out") -> b
                   for other in range(data.num_fonts) if other != font_id]
     for wrong, hint in diagnoses:
         if abs(value - wrong) <= 1e-4 * max(1.0, abs(wrong)):
-            print(f"Not yet: {value:.4f}; {hint}")
-            return False
-    print(f"Not yet: {value:.4f}, expected {right:.4f} (mean |source - target| over the {len(chars)} {split} characters, images in [-1, 1])")
-    return False
+            return fail(f"{value:.4f}; {hint}")
+    return fail(f"{value:.4f}, expected {right:.4f} (mean |source - target| over the {len(chars)} {split} characters, "
+                "images in [-1, 1])")
 
 
 def check_constant_loss(constant_loss) -> bool:
@@ -1349,23 +1347,82 @@ def check_constant_loss(constant_loss) -> bool:
         try:
             answer = constant_loss(generator, source, fake)
         except Exception as error:  # the learner's code: report any failure as a verdict
-            print(f"Not yet: calling constant_loss(generator, source, fake) raised {type(error).__name__}: {error}")
-            return False
+            return fail(f"calling constant_loss(generator, source, fake) raised {type(error).__name__}: {error}")
     finally:
         torch.set_rng_state(state)
+    if answer is None or answer is Ellipsis:
+        return fail("not written yet: return the loss as a scalar tensor")
     if not isinstance(answer, torch.Tensor) or answer.numel() != 1:
-        print(f"Not yet: return one number as a tensor (got {type(answer).__name__}"
-              f"{' of shape ' + str(tuple(answer.shape)) if isinstance(answer, torch.Tensor) else ''})")
-        return False
+        return fail(f"return one number as a tensor (got {type(answer).__name__}"
+                    f"{' of shape ' + str(tuple(answer.shape)) if isinstance(answer, torch.Tensor) else ''})")
     if torch.allclose(answer.detach().float(), right, rtol=1e-4, atol=1e-7):
-        print(f"Right: the MSE between the 2x2 bottlenecks is {right.item():.4g}")
+        print(f"✓ correct: the MSE between the 2x2 bottlenecks is {right.item():.4g}")
         return True
     for hint, value in wrong.items():
         if torch.allclose(answer.detach().float(), value, rtol=1e-4, atol=1e-7):
-            print(f"Not yet: {hint}")
-            return False
-    print(f"Not yet: got {answer.item():.4g}, expected {right.item():.4g} = mean((encode(fake) - encode(source)) ** 2)")
-    return False
+            return fail(hint)
+    return fail(f"got {answer.item():.4g}, expected {right.item():.4g} = mean((encode(fake) - encode(source)) ** 2)")
+
+
+def check_category_loss(category_loss) -> bool:
+    """Judge ``category_loss(logits, labels) -> scalar tensor``: zi2zi's font-category loss.
+
+    The reference: a sigmoid cross-entropy of every font logit against one-hot labels,
+    averaged over the batch *and* the fonts (zi2zi's ``sigmoid_cross_entropy_with_logits``
+    then ``reduce_mean``), checked forward and backward (the gradient on the logits).
+    """
+    state = torch.get_rng_state()
+    try:
+        torch.manual_seed(61)
+        logits = torch.randn(6, 4) * 2
+        labels = torch.tensor([0, 3, 1, 1, 2, 3])
+        one_hot = F.one_hot(labels, 4).float()
+    finally:
+        torch.set_rng_state(state)
+
+    def gradient(loss_function):
+        x = logits.clone().requires_grad_(True)
+        value = loss_function(x)
+        value.backward()
+        return value.detach(), x.grad
+
+    right, right_grad = gradient(lambda x: F.binary_cross_entropy_with_logits(x, one_hot))
+    wrong = {
+        "this is the softmax cross-entropy (one font among several): zi2zi scores every font logit on its "
+        "own with a sigmoid against the one-hot labels": lambda x: F.cross_entropy(x, labels),
+        "this sums over the fonts and averages over the batch only: zi2zi averages over both (reduce_mean)":
+            lambda x: F.binary_cross_entropy_with_logits(x, one_hot, reduction="none").sum(1).mean(),
+        "this sums everything: take the mean over the batch and the fonts":
+            lambda x: F.binary_cross_entropy_with_logits(x, one_hot, reduction="sum"),
+        "this applies the sigmoid twice: binary_cross_entropy_with_logits takes raw logits":
+            lambda x: F.binary_cross_entropy_with_logits(torch.sigmoid(x), one_hot),
+    }
+    x = logits.clone().requires_grad_(True)
+    try:
+        answer = category_loss(x, labels.clone())
+    except Exception as error:  # the learner's code: report any failure as a verdict
+        return fail(f"calling category_loss(logits, labels) raised {type(error).__name__}: {error}")
+    if answer is None or answer is Ellipsis:
+        return fail("not written yet: return the loss as a scalar tensor")
+    if not isinstance(answer, torch.Tensor) or answer.numel() != 1:
+        return fail(f"return one number as a tensor (got {type(answer).__name__}"
+                    f"{' of shape ' + str(tuple(answer.shape)) if isinstance(answer, torch.Tensor) else ''})")
+    if not answer.requires_grad:
+        return fail("the loss does not depend on the logits through autograd (no gradient would reach the "
+                    "discriminator): compute it from the logits with torch operations")
+    value = answer.detach().float().reshape(())
+    if torch.allclose(value, right, rtol=1e-4, atol=1e-6):
+        answer.backward()
+        if x.grad is None or not torch.allclose(x.grad, right_grad, rtol=1e-3, atol=1e-6):
+            return fail("the value is right but its gradient is not: compute it from the logits themselves")
+        print(f"✓ correct: {right.item():.4f}, the mean over 6 glyphs x 4 fonts of the sigmoid cross-entropy, "
+              "with the gradient zi2zi's discriminator gets")
+        return True
+    for hint, loss_function in wrong.items():
+        if torch.allclose(value, loss_function(logits), rtol=1e-4, atol=1e-6):
+            return fail(hint)
+    return fail(f"got {value.item():.4g}, expected {right.item():.4g} = mean over batch and fonts of "
+                "binary_cross_entropy_with_logits(logits, one_hot(labels))")
 
 
 # ---------------------------------------------------------------- lesson 07: real zi2zi checkpoints

@@ -46,6 +46,7 @@ from .files import write_atomically
 __all__ = [
     "DATA_DIR",
     "DEFAULT_DATA",
+    "UNSEEN_DATA",
     "FORMAT",
     "CHARSETS",
     "FontError",
@@ -55,6 +56,8 @@ __all__ = [
     "BuildReport",
     "GlyphDataset",
     "gb2312_level1",
+    "gb2312_level2",
+    "gb2312_level2_unseen",
     "charset",
     "read_charset_file",
     "unique_characters",
@@ -67,6 +70,8 @@ __all__ = [
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 DEFAULT_DATA = DATA_DIR / "glyphs_64.npz"
+# Lesson 06's test set: GB 2312 level-2 characters (none in DEFAULT_DATA), the same fonts and drawing.
+UNSEEN_DATA = DATA_DIR / "unseen_64.npz"
 FORMAT = "zi2zi-lessons glyphs v1"
 
 
@@ -90,7 +95,24 @@ def gb2312_level1() -> str:
     return "".join(characters)
 
 
-CHARSETS = {"gb2312-1": gb2312_level1}
+def gb2312_level2() -> str:
+    """The 3,008 level-2 hanzi of GB 2312 (the less common ones), in code order.
+
+    Level 2 is ordered by radical, then stroke count; rows 0xD8-0xF7, columns
+    0xA1-0xFE, all 94 code points of each row in use. No character is in level 1.
+    """
+    return "".join(bytes([row, column]).decode("gb2312") for row in range(0xD8, 0xF8) for column in range(0xA1, 0xFF))
+
+
+def gb2312_level2_unseen() -> str:
+    """Every third level-2 character (1,003 of 3,008): lesson 06's unseen characters.
+
+    Taking every third spreads them over all the radicals, from the first row to the last.
+    """
+    return gb2312_level2()[::3]
+
+
+CHARSETS = {"gb2312-1": gb2312_level1, "gb2312-2": gb2312_level2, "gb2312-2-unseen": gb2312_level2_unseen}
 
 
 def charset(name: str) -> str:

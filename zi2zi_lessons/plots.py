@@ -502,3 +502,41 @@ def l1_comparison(evaluations, title: str = "Held-out L1 per target font (lower 
     axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     return figure
+
+
+def seed_spread(runs, split: str, reduction_target: float | None = None, beats_blank_target: float | None = None):
+    """Every seed of every architecture as a dot, per target font: reduction against copying
+    (left) and share of characters beating a blank page (right), with the targets as lines.
+
+    ``runs`` is ``results.reference_runs()``; the short bar is each architecture's median.
+    """
+    from .results import metric
+
+    architectures = sorted({name for name, _ in runs})
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    panels = (("reduction", "L1 below copying the source", reduction_target),
+              ("beats_blank_share", "characters beating a blank page", beats_blank_target))
+    for axis, (key, label, target) in zip(axes, panels):
+        fonts = None
+        for i, architecture in enumerate(architectures):
+            values = metric(runs, architecture, split, key)
+            fonts = list(values)
+            offset = (i - (len(architectures) - 1) / 2) * 0.25
+            for f, font in enumerate(fonts):
+                x = f + offset
+                axis.scatter([x] * len(values[font]), values[font], color=colours[i % len(colours)], s=28,
+                             label=architecture if f == 0 else None, zorder=3)
+                axis.hlines(np.median(values[font]), x - 0.09, x + 0.09, color=colours[i % len(colours)], linewidth=2)
+        if target is not None:
+            axis.axhline(target, color="0.4", linestyle="--", linewidth=1, label=f"target {target:.0%}")
+        axis.set_xticks(range(len(fonts)), fonts)
+        axis.set_xlabel("target font")
+        axis.set_ylabel(label)
+        axis.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:.0%}"))
+        axis.set_title(f"{label} ({split} characters)")
+        axis.grid(axis="y", alpha=0.3)
+        axis.legend(fontsize="small")
+    figure.suptitle("One dot per seed, a bar at the median")
+    figure.tight_layout()
+    return figure

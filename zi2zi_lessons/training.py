@@ -1,21 +1,27 @@
 """Training zi2zi: the four losses, the training step, checkpoints, evaluation, quick mode.
 
-One training step (as zi2zi does it)::
+One training step (as zi2zi does it: one discriminator update, then two generator updates)::
 
     source, target, font ids ── generator ──▶ fake, bottleneck(source)
                                               encode(fake) ──▶ bottleneck(fake)
 
-    discriminator step:  D(source|target) should say real and name the font;
-                         D(source|fake)   should say fake and name the font
-    generator step:      D(source|fake) should say real and name the font      (adversarial, category)
-                         fake should equal target pixel for pixel              (L1)
-                         bottleneck(fake) should equal bottleneck(source)      (constant)
+    discriminator update: D(source|target) should say real and name the font;
+                          D(source|fake)   should say fake and name the font
+    generator update (x2): D(source|fake) should say real and name the font     (adversarial, category)
+                          fake should equal target pixel for pixel              (L1)
+                          bottleneck(fake) should equal bottleneck(source)      (constant)
 
-The loss weights are named fields of ``LossWeights``. ``Trainer`` owns the two
-networks and their optimisers; its batch order is a pure function of the seed and
-the step number, and a checkpoint holds the weights, the optimiser states and
-torch's random state, so training resumed from a checkpoint takes exactly the
-steps an uninterrupted run would have taken.
+The second generator update generates the batch again with the weights the first
+one left (zi2zi's "optimize G again"). The font is named by a sigmoid cross-entropy
+on one-hot labels, as zi2zi does (``category_loss="sigmoid"``). Where the package's
+recipe differs from zi2zi's, the difference is a named field of ``TrainingConfig``
+(lesson 06 measures each). The loss weights are named fields of ``LossWeights``.
+
+``Trainer`` owns the two networks and their optimisers; its batch order (and the
+augmentation of each batch) is a pure function of the seed and the step number,
+and a checkpoint holds the weights, the optimiser states and torch's random
+state, so training resumed from a checkpoint takes exactly the steps an
+uninterrupted run would have taken.
 """
 
 from __future__ import annotations
@@ -37,7 +43,7 @@ import torch.nn.functional as F
 from .discriminator import Discriminator
 from .distributed import Processes, synchronise_batch_norm
 from .files import write_atomically
-from .glyphs import DATA_DIR, GlyphDataset, to_uint8
+from .glyphs import DATA_DIR, GlyphDataset, to_tensor, to_uint8
 from .unet import GeneratorConfig, UNetGenerator
 
 __all__ = [
@@ -45,18 +51,28 @@ __all__ = [
     "TrainingConfig",
     "ARCHITECTURES",
     "tiny_generator_config",
+    "zi2zi_recipe",
+    "normal_init",
+    "enlarge_and_crop",
+    "CATEGORY_LOSSES",
+    "INITS",
     "quick_mode",
     "Trainer",
     "Evaluation",
     "evaluate",
     "evaluate_checkpoint",
     "baselines",
+    "per_character_l1",
+    "baseline_ssim",
+    "ssim",
+    "generate_split",
     "generate",
     "load_generator",
     "read_checkpoint",
     "checkpoint_file",
     "CHECKPOINT_FORMAT",
     "REFERENCE_CHECKPOINTS",
+    "LESSON_STEPS",
 ]
 
 CHECKPOINT_FORMAT = "zi2zi-lessons checkpoint v1"
@@ -64,6 +80,9 @@ CHECKPOINT_FORMAT = "zi2zi-lessons checkpoint v1"
 # data/README.md has the commands that made them.
 REFERENCE_CHECKPOINTS = {name: DATA_DIR / f"tiny_{name}.pt" for name in ("classic", "attention")}
 HISTORY_KEYS = ("discriminator", "generator", "l1", "adversarial", "category", "constant")
+# Lesson 06's budget: steps per model that take at most 5 minutes on 2 idle CPU cores
+# (benchmarks/train_speed.py measures it); the reference runs train this many steps.
+LESSON_STEPS = 1300
 
 
 def quick_mode(flag: bool | None = None) -> bool:
@@ -119,6 +138,16 @@ def tiny_generator_config(architecture: str = "classic", num_fonts: int = 3, **o
     return GeneratorConfig(**settings)
 
 
+# Choices of the recipe where the package can differ from zi2zi (zi2zi's first).
+CATEGORY_LOSSES = ("sigmoid", "softmax")
+INITS = ("normal", "pytorch")
+# What a checkpoint written before a field existed was trained with.
+_BEFORE_THE_FIELD = {"generator_updates": 1, "category_loss": "softmax", "init": "pytorch", "augment": 0.0,
+                     "lr_halve_every": 0}
+# zi2zi never lets its halving schedule take the learning rate below this.
+MINIMUM_HALVED_LEARNING_RATE = 2e-4
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     """A training run: the generator, the discriminator width, the optimiser, the losses.
@@ -129,13 +158,27 @@ class TrainingConfig:
         ndf: filters of the discriminator's first convolution.
         batch_size: (character, font) pairs per step.
         learning_rate, beta1, beta2: Adam, for both networks (zi2zi: 1e-3, 0.5, 0.999).
-        seed: decides the initial weights, the batch order and dropout.
-        weights: the ``LossWeights``. The default raises zi2zi's L1 weight from 100
-            to 300: on a budget of minutes the adversarial term, which pulls the
-            pixels towards whatever fools a barely trained discriminator, otherwise
-            slows the L1 progress (lesson 06 measures both).
+        seed: decides the initial weights, the batch order, the augmentation and dropout.
+        weights: the ``LossWeights``.
+        generator_updates: generator updates per discriminator update (zi2zi: 2).
+        category_loss: how the discriminator's font head is scored: ``"sigmoid"``
+            (zi2zi: a sigmoid cross-entropy per font against one-hot labels, averaged
+            over fonts and batch) or ``"softmax"`` (the usual multi-class cross-entropy).
+        init: ``"normal"`` (zi2zi and its PyTorch port: convolution and linear weights
+            from N(0, 0.02), biases 0, batch-norm scales from N(1, 0.02)) or
+            ``"pytorch"`` (torch's default initialisation).
+        augment: zi2zi enlarges each (source, target) pair by a random factor in
+            ``[1, 1 + augment]`` and crops it back to size at a random place (the same
+            for both images); zi2zi uses 0.2, 0 turns it off.
+        lr_halve_every: halve both learning rates every this many steps, never below
+            0.0002 (zi2zi halves every 10 epochs, thousands of steps; 0: never).
 
-    The defaults are lesson 06's recipe for 64x64 glyphs on a CPU.
+    The defaults are lesson 06's recipe for 64x64 glyphs on a CPU: zi2zi's, with two
+    changes chosen on the validation split for a budget of ``LESSON_STEPS`` steps
+    (``benchmarks/recipe_choices.py``): the L1 weight is 3000 instead of 100, and there is
+    no augmentation instead of zi2zi's 20%. ``zi2zi_recipe()`` makes neither change.
+    zi2zi's learning-rate halving (every 10 epochs) would not act within the budget
+    (about 2 epochs), hence ``lr_halve_every=0``.
     """
 
     generator: GeneratorConfig = field(default_factory=tiny_generator_config)
@@ -145,14 +188,19 @@ class TrainingConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     seed: int = 0
-    weights: LossWeights = field(default_factory=lambda: LossWeights(l1=300.0))
+    weights: LossWeights = field(default_factory=lambda: LossWeights(l1=3000.0))
+    generator_updates: int = 2
+    category_loss: str = "sigmoid"
+    init: str = "normal"
+    augment: float = 0.0
+    lr_halve_every: int = 0
 
     def __post_init__(self):
         if not isinstance(self.generator, GeneratorConfig):
             raise ValueError(f"generator must be a GeneratorConfig, got {type(self.generator).__name__}")
         if not isinstance(self.weights, LossWeights):
             raise ValueError(f"weights must be a LossWeights, got {type(self.weights).__name__}")
-        for name in ("ndf", "batch_size"):
+        for name in ("ndf", "batch_size", "generator_updates"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name}={value!r} is not accepted: it must be a positive integer")
@@ -164,6 +212,20 @@ class TrainingConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0 <= value < 1:
                 raise ValueError(f"{name}={value!r} is not accepted: give a number in [0, 1)")
+        for name, accepted in (("category_loss", CATEGORY_LOSSES), ("init", INITS)):
+            if getattr(self, name) not in accepted:
+                raise ValueError(f"{name}={getattr(self, name)!r} is not accepted: use one of {', '.join(map(repr, accepted))}")
+        if isinstance(self.lr_halve_every, bool) or not isinstance(self.lr_halve_every, int) or self.lr_halve_every < 0:
+            raise ValueError(f"lr_halve_every={self.lr_halve_every!r} is not accepted: give a number of steps >= 0 (0: never)")
+        if isinstance(self.augment, bool) or not isinstance(self.augment, (int, float)) or not 0 <= self.augment <= 1:
+            raise ValueError(f"augment={self.augment!r} is not accepted: give the largest enlargement, a number in [0, 1] (zi2zi: 0.2)")
+
+    def learning_rate_at(self, step: int) -> float:
+        """The learning rate of ``step`` (zi2zi's halving schedule, if ``lr_halve_every``)."""
+        if not self.lr_halve_every:
+            return self.learning_rate
+        halved = self.learning_rate / 2 ** (step // self.lr_halve_every)
+        return max(halved, min(self.learning_rate, MINIMUM_HALVED_LEARNING_RATE))
 
     def as_dict(self) -> dict:
         """Plain values only (what a ``weights_only`` checkpoint can hold)."""
@@ -180,6 +242,10 @@ class TrainingConfig:
         when ``resuming``: a run must continue with the recipe (the optimiser, the losses,
         the batch) it started with, so every recipe key must be there.
         """
+        # A checkpoint older than one of the recipe's fields lacks it: it was trained
+        # without it, so it gets the value runs had before the field existed.
+        if isinstance(values, dict):
+            values = {**_BEFORE_THE_FIELD, **values}
         recipe = _field_names(cls) if resuming else ("generator",)
         _check_keys(values, _field_names(cls), "its config", required=recipe)
         _check_keys(values["generator"], _field_names(GeneratorConfig), "its config['generator']", required=())
@@ -197,6 +263,14 @@ class TrainingConfig:
         if "weights" in values:
             values["weights"] = LossWeights(**values["weights"])
         return cls(generator=GeneratorConfig(**generator), **values)
+
+
+def zi2zi_recipe(**overrides) -> TrainingConfig:
+    """zi2zi's own recipe on the tiny generator: L1 weight 100, no change from zi2zi at all
+    (``augment=0.2``, two generator updates, sigmoid category loss, normal init)."""
+    settings = dict(weights=LossWeights(), augment=0.2)
+    settings.update(overrides)
+    return TrainingConfig(**settings)
 
 
 def _field_names(kind: type) -> tuple[str, ...]:
@@ -373,6 +447,43 @@ def _check_same_training_data(saved: dict, dataset: GlyphDataset, what: str) -> 
 
 
 # ------------------------------------------------------------------ training
+@torch.no_grad()
+def normal_init(network: torch.nn.Module) -> torch.nn.Module:
+    """zi2zi's initialisation (its PyTorch port's ``init_net``): convolution and linear
+    weights from N(0, 0.02), their biases 0, batch-norm scales from N(1, 0.02) and
+    shifts 0. Embeddings and attention's ``gamma`` keep their own initial values."""
+    for module in network.modules():
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear)):
+            torch.nn.init.normal_(module.weight, 0.0, 0.02)
+            if module.bias is not None:
+                torch.nn.init.zeros_(module.bias)
+        elif isinstance(module, torch.nn.BatchNorm2d):
+            torch.nn.init.normal_(module.weight, 1.0, 0.02)
+            torch.nn.init.zeros_(module.bias)
+    return network
+
+
+def enlarge_and_crop(source: torch.Tensor, target: torch.Tensor, augment: float,
+                     randomness: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """zi2zi's augmentation: enlarge each pair by a factor in ``[1, 1 + augment]``, crop a
+    random window of the original size; source and target of a pair move together.
+
+    ``affine_grid`` samples the enlarged image's window directly (bilinear), so
+    nothing outside the image is ever read.
+    """
+    batch = source.shape[0]
+    factor = 1 + augment * torch.rand(batch, generator=randomness)
+    room = 1 - 1 / factor                                   # how far the window can move, either way
+    shift = (torch.rand(batch, 2, generator=randomness) * 2 - 1) * room[:, None]
+    theta = torch.zeros(batch, 2, 3)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1 / factor
+    theta[:, :, 2] = shift
+    grid = F.affine_grid(theta, list(source.shape), align_corners=False)
+    pairs = F.grid_sample(torch.cat([source, target], 1), grid, mode="bilinear", padding_mode="border",
+                          align_corners=False)
+    return pairs[:, :1], pairs[:, 1:]
+
+
 class NotebookLine:
     """A file for tqdm that shows only its latest line, in one notebook output updated in place.
 
@@ -460,6 +571,9 @@ class Trainer:
             image_size=dataset.image_size, embedding_num=config.generator.embedding_num, ndf=config.ndf,
             norm=config.generator.norm,
         )
+        if config.init == "normal":
+            normal_init(self.generator)
+            normal_init(self.discriminator)
         betas = (config.beta1, config.beta2)
         self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=config.learning_rate, betas=betas)
         self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), lr=config.learning_rate, betas=betas)
@@ -490,6 +604,20 @@ class Trainer:
         chosen = permutation[position * self.config.batch_size : (position + 1) * self.config.batch_size]
         return self.pair_characters[chosen], self.pair_fonts[chosen]
 
+    def batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``(source, target, labels)`` of ``step``, augmented as ``config.augment`` says."""
+        source, target, labels = self.dataset.batch(*self.batch_pairs(step))
+        if self.config.augment:
+            randomness = torch.Generator().manual_seed(self.config.seed * 1_000_003 + step + 7_919)
+            source, target = enlarge_and_crop(source, target, self.config.augment, randomness)
+        return source, target, labels
+
+    def _category_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        if self.config.category_loss == "sigmoid":
+            one_hot = F.one_hot(labels, logits.shape[1]).to(logits.dtype)
+            return F.binary_cross_entropy_with_logits(logits, one_hot)
+        return F.cross_entropy(logits, labels)
+
     # -- where the steps run: a device, and the processes that share each batch (distributed.py)
     def run_on(self, processes: Processes) -> "Trainer":
         """Train on ``processes.device``, each of ``processes.world_size`` processes taking its share of every batch.
@@ -518,7 +646,8 @@ class Trainer:
         self._networks = {"generator": _Method(self.generator), "discriminator": _Method(self.discriminator)}
         if processes.world_size > 1:
             # Batch norm is synchronised, so every process holds the same buffers: no need to broadcast them.
-            self._networks = {name: DistributedDataParallel(network, forward_sync_buffers=False)
+            device_ids = [device.index] if device.type == "cuda" else None  # one GPU per process
+            self._networks = {name: DistributedDataParallel(network, device_ids=device_ids, forward_sync_buffers=False)
                               for name, network in self._networks.items()}
         self._scalers = {}
         if device.type == "cuda":
@@ -533,7 +662,7 @@ class Trainer:
 
     def local_batch(self, step: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """This process's share of the batch of ``step`` (all of it in one process), on its device."""
-        batch = self.dataset.batch(*self.batch_pairs(step))
+        batch = self.batch(step)  # the whole batch, augmented, then this process's share of it
         mine = self.processes.share(len(batch[2]))
         return tuple(tensor[mine].to(self.processes.device) for tensor in batch)
 
@@ -562,6 +691,14 @@ class Trainer:
             logits, categories = network("forward", pairs)
         return logits.float(), categories.float()
 
+    def _mean_over_processes(self, losses: dict[str, float]) -> dict[str, float]:
+        """The losses of the whole batch: each process computed them on its share (equal shares)."""
+        if self.processes.world_size == 1:
+            return losses
+        values = torch.tensor(list(losses.values()), dtype=torch.float64, device=self.processes.device)
+        torch.distributed.all_reduce(values)
+        return dict(zip(losses, (values / self.processes.world_size).tolist()))
+
     def _update(self, loss: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
         """Backward and one optimiser step (scaled on CUDA, against float16 underflow)."""
         optimizer.zero_grad(set_to_none=True)
@@ -576,12 +713,18 @@ class Trainer:
 
     # -- one step
     def train_step(self) -> dict[str, float]:
-        """One discriminator update and one generator update; returns this step's losses."""
+        """One discriminator update, then ``config.generator_updates`` generator updates.
+
+        Returns this step's losses; the generator's are those of its last update.
+        """
         started = time.perf_counter()
         weights = self.config.weights
         self.generator.train()
         self.discriminator.train()
         source, target, labels = self.local_batch(self.step)
+        for optimizer in (self.optimizer_g, self.optimizer_d):
+            for group in optimizer.param_groups:
+                group["lr"] = self.config.learning_rate_at(self.step)
 
         fake, source_code = self._generate(source, labels)
 
@@ -590,24 +733,30 @@ class Trainer:
         fake_logit, fake_category = self._discriminate(torch.cat([source, fake.detach()], 1))
         d_real_fake = F.binary_cross_entropy_with_logits(real_logit, torch.ones_like(real_logit)) + \
             F.binary_cross_entropy_with_logits(fake_logit, torch.zeros_like(fake_logit))
-        d_category = (F.cross_entropy(real_category, labels) + F.cross_entropy(fake_category, labels)) / 2
+        d_category = (self._category_loss(real_category, labels) + self._category_loss(fake_category, labels)) / 2
         d_loss = d_real_fake + weights.category * d_category
         self._update(d_loss, self.optimizer_d)
 
         # Generator: fool the (updated) discriminator, in the right font, pixel-exact,
-        # with a bottleneck that does not change when the glyph is restyled.
+        # with a bottleneck that does not change when the glyph is restyled. From the
+        # second update on, the batch is generated again by the updated generator.
         for parameter in self.discriminator.parameters():
             parameter.requires_grad_(False)
-        fake_logit, fake_category = self._discriminate(torch.cat([source, fake], 1))
-        for parameter in self.discriminator.parameters():
-            parameter.requires_grad_(True)
-        adversarial = F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
-        category = F.cross_entropy(fake_category, labels)
-        l1 = F.l1_loss(fake, target)
-        constant = F.mse_loss(self._encode(fake), source_code)
-        g_loss = (weights.adversarial * adversarial + weights.category * category
-                  + weights.l1 * l1 + weights.constant * constant)
-        self._update(g_loss, self.optimizer_g)
+        try:
+            for update in range(self.config.generator_updates):
+                if update:
+                    fake, source_code = self._generate(source, labels)
+                fake_logit, fake_category = self._discriminate(torch.cat([source, fake], 1))
+                adversarial = F.binary_cross_entropy_with_logits(fake_logit, torch.ones_like(fake_logit))
+                category = self._category_loss(fake_category, labels)
+                l1 = F.l1_loss(fake, target)
+                constant = F.mse_loss(self._encode(fake), source_code)
+                g_loss = (weights.adversarial * adversarial + weights.category * category
+                          + weights.l1 * l1 + weights.constant * constant)
+                self._update(g_loss, self.optimizer_g)
+        finally:
+            for parameter in self.discriminator.parameters():
+                parameter.requires_grad_(True)
 
         losses = {
             "discriminator": d_loss.item(),
@@ -617,6 +766,7 @@ class Trainer:
             "category": category.item(),
             "constant": constant.item(),
         }
+        losses = self._mean_over_processes(losses)
         for key, value in losses.items():
             self.history[key].append(value)
         self.step += 1
@@ -770,14 +920,21 @@ def generate(generator: UNetGenerator, dataset: GlyphDataset, char_indices, font
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Held-out L1 of the generated glyphs and of two baselines that learn nothing.
+    """How close the generated glyphs come to the real ones, per target font, beside two
+    answers that learn nothing.
 
     L1 is the mean absolute pixel difference with images in [-1, 1] (as the network
     sees them; 2.0 is black against white), of the generated glyphs as uint8 images.
     Baselines: "copy source" answers with the source glyph itself; "blank page"
-    answers with an empty white image (it shows how much of the L1 is just ink:
-    a model that hedges towards white can beat copying without drawing anything
-    right, so look at the glyphs too). ``reduction`` is ``1 - generated / copy``.
+    answers with an empty white image (it shows how much of the L1 is just ink: a
+    model that hedges towards white can beat copying without drawing anything right,
+    so look at the glyphs too). ``reduction`` is ``1 - generated / copy``.
+    ``beats_blank_share`` is the share of characters whose generated glyph is closer
+    (in L1) to the real one than a blank page is. ``ssim`` is the mean structural
+    similarity (torchmetrics' SSIM: Gaussian window 11, sigma 1.5, data range 2)
+    between generated and real glyphs, 1.0 for identical images; ``copy_source_ssim``
+    and ``blank_ssim`` the same for the two baselines (a blank page scores well on
+    SSIM where a glyph is mostly paper: read SSIM beside its baselines too).
     """
 
     split: str
@@ -786,6 +943,10 @@ class Evaluation:
     generated_l1: tuple[float, ...]
     copy_source_l1: tuple[float, ...]
     blank_l1: tuple[float, ...]
+    ssim: tuple[float, ...]
+    copy_source_ssim: tuple[float, ...]
+    blank_ssim: tuple[float, ...]
+    beats_blank_share: tuple[float, ...]
 
     @property
     def reduction(self) -> tuple[float, ...]:
@@ -807,52 +968,139 @@ class Evaluation:
     def overall_blank_l1(self) -> float:
         return float(np.mean(self.blank_l1))
 
-    def rows(self) -> list[tuple[str, float, float, float, float]]:
-        """``(font, generated, copy source, reduction vs copy, blank page)``, then "overall"."""
-        rows = list(zip(self.fonts, self.generated_l1, self.copy_source_l1, self.reduction, self.blank_l1))
-        rows.append(("overall", self.overall_generated_l1, self.overall_copy_source_l1, self.overall_reduction,
-                     self.overall_blank_l1))
-        return rows
+    def to_json(self) -> dict:
+        """Plain values: ``{"split", "characters", "fonts": [{"name", "l1", "copy_source_l1",
+        "blank_l1", "reduction", "ssim", "copy_source_ssim", "blank_ssim", "beats_blank_share"}, ...],
+        "overall": {...}}``."""
+        fonts = [
+            {"name": name, "l1": l1, "copy_source_l1": copy, "blank_l1": blank, "reduction": reduction,
+             "ssim": ssim, "copy_source_ssim": copy_ssim, "blank_ssim": blank_ssim, "beats_blank_share": share}
+            for name, l1, copy, blank, reduction, ssim, copy_ssim, blank_ssim, share in zip(
+                self.fonts, self.generated_l1, self.copy_source_l1, self.blank_l1, self.reduction,
+                self.ssim, self.copy_source_ssim, self.blank_ssim, self.beats_blank_share)
+        ]
+        overall = {"l1": self.overall_generated_l1, "copy_source_l1": self.overall_copy_source_l1,
+                   "blank_l1": self.overall_blank_l1, "reduction": self.overall_reduction,
+                   "ssim": float(np.mean(self.ssim)), "beats_blank_share": float(np.mean(self.beats_blank_share))}
+        return {"split": self.split, "characters": self.characters, "fonts": fonts, "overall": overall}
 
     def __str__(self) -> str:
         width = max(len(name) for name in (*self.fonts, "target font"))
         lines = [
-            f"L1 on {self.characters:,} {self.split.replace('_', '-')} characters (images in [-1, 1])",
-            f"{'target font':<{width}}  {'generated':>9}  {'copy source':>11}  {'reduction':>9}  {'blank page':>10}",
+            f"L1 on {self.characters:,} {self.split.replace('_', '-')} characters (images in [-1, 1]; lower is better);"
+            f" SSIM (1 = identical)",
+            f"{'target font':<{width}}  {'L1':>6}  {'copy source':>11}  {'reduction':>9}  {'blank page':>10}"
+            f"  {'beats blank':>11}  {'SSIM':>5}  {'copy SSIM':>9}  {'blank SSIM':>10}",
         ]
-        for name, generated, copied, reduction, blank in self.rows():
-            lines.append(f"{name:<{width}}  {generated:>9.4f}  {copied:>11.4f}  {reduction:>9.1%}  {blank:>10.4f}")
+        for name, l1, copy, reduction, blank, share, ssim, copy_ssim, blank_ssim in zip(
+                self.fonts, self.generated_l1, self.copy_source_l1, self.reduction, self.blank_l1,
+                self.beats_blank_share, self.ssim, self.copy_source_ssim, self.blank_ssim):
+            lines.append(f"{name:<{width}}  {l1:>6.4f}  {copy:>11.4f}  {reduction:>9.1%}  {blank:>10.4f}"
+                         f"  {share:>11.1%}  {ssim:>5.3f}  {copy_ssim:>9.3f}  {blank_ssim:>10.3f}")
+        lines.append(f"{'overall':<{width}}  {self.overall_generated_l1:>6.4f}  {self.overall_copy_source_l1:>11.4f}"
+                     f"  {self.overall_reduction:>9.1%}  {self.overall_blank_l1:>10.4f}"
+                     f"  {np.mean(self.beats_blank_share):>11.1%}  {np.mean(self.ssim):>5.3f}"
+                     f"  {np.mean(self.copy_source_ssim):>9.3f}  {np.mean(self.blank_ssim):>10.3f}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:
         return str(self)
 
 
-def baselines(dataset: GlyphDataset, split: str = "held_out") -> dict[str, tuple[float, ...]]:
-    """L1 per target font of the two answers that learn nothing: ``{"copy source": ..., "blank page": ...}``."""
+def _split_characters(dataset: GlyphDataset, split: str) -> np.ndarray:
     chars = dataset.indices(split)
     if len(chars) == 0:
         raise ValueError(f"the data has no {split!r} characters to evaluate on")
-    source = dataset.source[chars].astype(np.float32) / 127.5
-    copy, blank = [], []
+    return chars
+
+
+def _scaled(images: np.ndarray) -> np.ndarray:
+    """uint8 glyphs -> float32 in [0, 2]: the [-1, 1] scale shifted (differences are the same)."""
+    return images.astype(np.float32) / 127.5
+
+
+def baselines(dataset: GlyphDataset, split: str = "held_out") -> dict[str, tuple[float, ...]]:
+    """L1 per target font of the two answers that learn nothing: ``{"copy source": ..., "blank page": ...}``."""
+    per_character = per_character_l1(dataset, split)
+    return {name: tuple(float(v) for v in values.mean(axis=1)) for name, values in per_character.items()}
+
+
+def per_character_l1(dataset: GlyphDataset, split: str = "held_out", generated: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """L1 of every character, ``(fonts, characters)`` arrays: ``"copy source"``, ``"blank page"``
+    and, given ``generated`` glyphs ``(fonts, characters, S, S)`` uint8, ``"generated"``."""
+    chars = _split_characters(dataset, split)
+    source = _scaled(dataset.source[chars])
+    result = {"copy source": [], "blank page": []}
+    if generated is not None:
+        if generated.shape != (dataset.num_fonts, len(chars), dataset.image_size, dataset.image_size):
+            raise ValueError(f"generated must be (fonts, characters, S, S) = "
+                             f"{(dataset.num_fonts, len(chars), dataset.image_size, dataset.image_size)}, got {generated.shape}")
+        result["generated"] = []
     for font_id in range(dataset.num_fonts):
-        target = dataset.targets[font_id, chars].astype(np.float32) / 127.5
-        copy.append(float(np.abs(source - target).mean()))
-        blank.append(float(np.abs(255 / 127.5 - target).mean()))
-    return {"copy source": tuple(copy), "blank page": tuple(blank)}
+        target = _scaled(dataset.targets[font_id, chars])
+        result["copy source"].append(np.abs(source - target).mean(axis=(1, 2)))
+        result["blank page"].append(np.abs(2.0 - target).mean(axis=(1, 2)))
+        if generated is not None:
+            result["generated"].append(np.abs(_scaled(generated[font_id]) - target).mean(axis=(1, 2)))
+    return {name: np.stack(values) for name, values in result.items()}
+
+
+def ssim(images: np.ndarray, references: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Structural similarity of each uint8 glyph with its reference, ``(n,)`` (torchmetrics)."""
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    if images.shape != references.shape or images.ndim != 3:
+        raise ValueError(f"images and references must both be (n, S, S), got {images.shape} and {references.shape}")
+    values = []
+    for start in range(0, len(images), batch_size):
+        chunk = slice(start, start + batch_size)
+        values.append(structural_similarity_index_measure(
+            to_tensor(images[chunk]), to_tensor(references[chunk]), data_range=2.0, reduction="none"))
+    return torch.cat(values).numpy() if values else np.zeros(0, dtype=np.float32)
+
+
+def baseline_ssim(dataset: GlyphDataset, split: str = "held_out") -> dict[str, tuple[float, ...]]:
+    """SSIM per target font of the two answers that learn nothing: ``{"copy source": ..., "blank page": ...}``.
+
+    They do not depend on any model, so they are computed once per data set and split
+    (kept on the data set object) and every later ``evaluate`` reuses them.
+    """
+    cache = dataset.__dict__.setdefault("_baseline_ssim", {})
+    if split not in cache:
+        chars = _split_characters(dataset, split)
+        targets = dataset.targets[:, chars]
+        cache[split] = {
+            "copy source": tuple(float(ssim(dataset.source[chars], targets[f]).mean()) for f in range(dataset.num_fonts)),
+            "blank page": tuple(float(ssim(np.full_like(targets[f], 255), targets[f]).mean()) for f in range(dataset.num_fonts)),
+        }
+    return cache[split]
+
+
+def generate_split(generator: UNetGenerator, dataset: GlyphDataset, split: str = "held_out") -> np.ndarray:
+    """Generated glyphs of a split in every target font: ``(fonts, characters, S, S)`` uint8."""
+    chars = _split_characters(dataset, split)
+    return np.stack([generate(generator, dataset, chars, font_id) for font_id in range(dataset.num_fonts)])
 
 
 def evaluate(generator: UNetGenerator, dataset: GlyphDataset, split: str = "held_out") -> Evaluation:
-    """Mean L1 per target font over a split (default: the held-out characters), with the baselines."""
-    reference = baselines(dataset, split)
-    chars = dataset.indices(split)
-    generated_l1 = []
-    for font_id in range(dataset.num_fonts):
-        target = dataset.targets[font_id, chars].astype(np.float32) / 127.5
-        generated = generate(generator, dataset, chars, font_id).astype(np.float32) / 127.5
-        generated_l1.append(float(np.abs(generated - target).mean()))
-    return Evaluation(split, len(chars), dataset.font_labels, tuple(generated_l1),
-                      reference["copy source"], reference["blank page"])
+    """L1, SSIM and the share that beats a blank page, per target font, over a split
+    (default: the held-out characters), with the baselines."""
+    chars = _split_characters(dataset, split)
+    generated = generate_split(generator, dataset, split)
+    l1 = per_character_l1(dataset, split, generated)
+    targets = dataset.targets[:, chars]
+    return Evaluation(
+        split=split,
+        characters=len(chars),
+        fonts=dataset.font_labels,
+        generated_l1=tuple(float(v) for v in l1["generated"].mean(axis=1)),
+        copy_source_l1=tuple(float(v) for v in l1["copy source"].mean(axis=1)),
+        blank_l1=tuple(float(v) for v in l1["blank page"].mean(axis=1)),
+        ssim=tuple(float(ssim(generated[f], targets[f]).mean()) for f in range(dataset.num_fonts)),
+        copy_source_ssim=baseline_ssim(dataset, split)["copy source"],
+        blank_ssim=baseline_ssim(dataset, split)["blank page"],
+        beats_blank_share=tuple(float(v) for v in (l1["generated"] < l1["blank page"]).mean(axis=1)),
+    )
 
 
 def evaluate_checkpoint(path: str | os.PathLike, dataset: GlyphDataset, split: str = "held_out") -> Evaluation:
