@@ -18,14 +18,14 @@ ZI2ZI_CHROMIUM ?= /usr/bin/chromium
 # The project's JupyterLab settings (tools/jupyterlab_settings.py says which and why)
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: lab learner test test-unit test-notebooks test-learner test-browser notebooks clean-venv
+.PHONY: lab learner site test test-unit test-notebooks test-learner test-browser notebooks clean-venv
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "zi2zi-lessons needs Python >= 3.11; run make PYTHON=python3.11 ...")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	# torch first, on its own, so that TORCH_PIP_ARGS applies to torch only.
 	$(PY) -m pip install --quiet -c constraints.txt torch==2.13.0 $(TORCH_PIP_ARGS)
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[lab,test]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[lab,test,docs]"
 	touch $(STAMP)
 
 $(LAB_SETTINGS): tools/jupyterlab_settings.py $(STAMP)
@@ -37,13 +37,23 @@ lab: $(STAMP) $(LAB_SETTINGS) learner
 	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --ServerApp.root_dir=notebooks \
 		--LabApp.default_url=/lab/tree/learner/00_start_here.ipynb $(ROOT_FLAG) $(LAB_ARGS)
 
+## site: the static site of the complete edition, built from the committed outputs (nothing is
+# executed) into _site/ (SITE=folder for another); open _site/index.html. Works offline.
+SITE ?= _site
+site: $(STAMP)
+	@case "$(SITE)" in ""|/|.|..) echo "SITE=$(SITE) is not accepted: name a folder for the site"; exit 2;; esac
+	rm -rf "$(SITE)" "$(SITE)/../jupyter_execute"
+	$(VENV)/bin/sphinx-build -q -b html -W --keep-going -c docs -d "$(SITE)/.doctrees" . "$(SITE)"
+	rm -rf "$(SITE)/../jupyter_execute"  # myst-nb's copies of the outputs, beside the site
+
 ## learner: build the learner edition notebooks/learner/ from the lessons (outputs cleared,
 # solutions removed); writes only what is missing or out of date, never over a learner's changes
 learner: $(STAMP)
 	$(PY) tools/learner_edition.py
 
-## test: unit tests, every notebook under nbval, then the browser tests when Chromium is here
-test: test-unit test-notebooks
+## test: unit tests, every notebook under nbval, the learner edition run as a learner gets it,
+# then the browser tests (the site among them) when Chromium is here
+test: test-unit test-notebooks test-learner
 	@if [ -x "$(ZI2ZI_CHROMIUM)" ]; then \
 		$(MAKE) --no-print-directory test-browser; \
 	else \

@@ -32,6 +32,98 @@ def fail(message: str) -> bool:
     return False
 
 
+# ---------------------------------------------------------------- lesson 00: start here
+# (image size, levels) pairs the map-size checker tries: the classic generator, smaller and
+# deeper ones, and a side that is not a power of two.
+_MAP_SIZE_CASES = ((256, 8), (64, 6), (512, 9), (96, 5), (32, 5))
+
+
+def _describe_levels(image_size: int, num_downs: int):
+    return build_meta(GeneratorConfig(num_downs=num_downs)).levels(image_size)
+
+
+def check_encoded_sizes(encoded_sizes) -> bool:
+    """Lesson 00: ``encoded_sizes(image_size, num_downs)`` must list the side of the map each
+    level *encodes*, level 1 first, as the package's generator builds it, for several image
+    sizes and depths. Names the usual slips: the map a level receives instead of the one it
+    encodes, innermost first, one level too many or too few, floats instead of integers."""
+    for image_size, num_downs in _MAP_SIZE_CASES:
+        call = f"encoded_sizes({image_size}, {num_downs})"
+        expected = [info.encoded_size for info in _describe_levels(image_size, num_downs)]
+        try:
+            answer = encoded_sizes(image_size, num_downs)
+        except Exception as error:  # the learner's code: report, never crash
+            return _raised(call, error)
+        if answer is None or answer is Ellipsis:
+            return fail(f"not written yet: {call} returned {answer!r}")
+        try:
+            answer = list(answer)
+        except TypeError:
+            return fail(f"{call} returned {type(answer).__name__}; return a list of {num_downs} sides, level 1 first")
+        if any(isinstance(side, float) for side in answer) and [int(side) for side in answer] == expected:
+            return fail(f"{call} returned floats {answer}: a map has a whole number of pixels; use // to halve")
+        if answer == expected:
+            continue
+        received = [image_size // 2 ** (level - 1) for level in range(1, num_downs + 1)]
+        if answer == received:
+            return fail(f"{call} gave {answer}: those are the maps each level receives; a level encodes "
+                        f"the map after its stride-2 down-convolution, half as wide ({expected})")
+        if answer == expected[::-1]:
+            return fail(f"{call} gave {answer}: innermost first; list level 1 (the outermost) first")
+        if len(answer) != num_downs:
+            return fail(f"{call} gave {len(answer)} sides, but a generator with {num_downs} levels encodes "
+                        f"{num_downs} maps ({expected})")
+        return fail(f"{call} gave {answer}, the generator encodes {expected}")
+    print(f"✓ correct: the encoded map sizes match the generator's for {len(_MAP_SIZE_CASES)} image sizes and "
+          f"depths ({', '.join(f'{size}px/{levels} levels' for size, levels in _MAP_SIZE_CASES)})")
+    return True
+
+
+# The channel exercise of lesson 00: the classic widths (ngf 64, embedding 128), every
+# level joining its skip the same way.
+_UP_CHANNEL_CASES = (("concat", 8), ("add", 8), ("concat", 6), ("add", 5))
+
+
+def check_up_in_channels(up_in_channels) -> bool:
+    """Lesson 00: ``up_in_channels(level, skip, num_downs)`` must give the input channels of
+    level ``level``'s up-convolution in a generator of ``num_downs`` levels (ngf 64, font
+    embedding 128) whose levels all join their skip by ``skip`` ("concat" or "add"), as the
+    package builds it. Names the usual slips: the embedding forgotten at the innermost
+    level, the skip counted at the wrong level, the join mode ignored."""
+    for skip, num_downs in _UP_CHANNEL_CASES:
+        config = GeneratorConfig(num_downs=num_downs, skip=skip)
+        for info in build_meta(config).levels(None):
+            call = f"up_in_channels({info.level}, {skip!r}, {num_downs})"
+            try:
+                answer = up_in_channels(info.level, skip, num_downs)
+            except Exception as error:  # the learner's code: report, never crash
+                return _raised(call, error)
+            if answer is None or answer is Ellipsis:
+                return fail(f"not written yet: {call} returned {answer!r}")
+            if isinstance(answer, bool) or not isinstance(answer, (int, np.integer)):
+                return fail(f"{call} returned {answer!r}; give a whole number of channels")
+            if answer == info.up_in_channels:
+                continue
+            innermost = info.level == num_downs
+            if innermost and answer == info.inner_channels:
+                return fail(f"{call} = {answer}: at the innermost level the font embedding "
+                            f"({config.embedding_dim} channels) is concatenated to the {info.inner_channels}-channel "
+                            f"map before the up-convolution: {info.up_in_channels}")
+            if innermost and answer == 2 * info.inner_channels:
+                return fail(f"{call} = {answer}: the innermost level has no child to hand back a skip; its "
+                            f"up-convolution takes its map plus the font embedding: {info.up_in_channels}")
+            if not innermost and skip == "add" and answer == 2 * info.inner_channels:
+                return fail(f"{call} = {answer}: with 'add' the child adds its skip to what comes up, which keeps "
+                            f"the width: {info.up_in_channels}, not twice it")
+            if not innermost and skip == "concat" and answer == info.inner_channels:
+                return fail(f"{call} = {answer}: with 'concat' the child hands back its map joined to its skip, "
+                            f"twice {info.inner_channels}: {info.up_in_channels}")
+            return fail(f"{call} = {answer}, the generator builds {info.up_in_channels}")
+    print(f"✓ correct: every level's up-convolution input matches the generator's, with concatenated and added "
+          f"skips, at {len({n for _, n in _UP_CHANNEL_CASES})} depths")
+    return True
+
+
 # ---------------------------------------------------------------- lesson 01: self-attention
 
 # (channels, input shape) pairs the self-attention checker tries: a non-square map
