@@ -123,3 +123,19 @@ def test_the_experiment_refuses_evaluation_data_in_other_fonts(tmp_path):
     other = dataclasses.replace(shipped, settings={**shipped.settings, "em_fraction": 0.5})
     with pytest.raises(ValueError, match="the evaluation data differ from the training data"):
         surgery_experiment(training.REFERENCE_CHECKPOINTS["attention"], shipped, 1, (0,), evaluation_data=other)
+
+
+def test_l1_per_font_is_the_l1_that_evaluate_reports():
+    import dataclasses
+
+    from zi2zi_lessons import glyphs, training
+    from zi2zi_lessons.surgery import l1_per_font
+
+    shipped = glyphs.load_glyphs()
+    small = dataclasses.replace(shipped, characters=shipped.characters[:30], source=shipped.source[:30],
+                                targets=shipped.targets[:, :30], held_out=shipped.held_out[:30])
+    generator, _ = training.load_generator(training.REFERENCE_CHECKPOINTS["attention"])
+    expected = training.evaluate(generator, small, "all").generated_l1
+    assert l1_per_font(generator, small, "all") == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(ValueError, match="no 'held_out' characters"):
+        l1_per_font(generator, dataclasses.replace(small, held_out=small.held_out & False), "held_out")

@@ -402,9 +402,8 @@ def test_inspect_an_upstream_generator(capsys):
 def test_checkpoints_written_before_scaled_attention_existed_still_load(tmp_path):
     from zi2zi_lessons import training
 
-    # The shipped runs were re-made with the field; an older file is one without it.
     payload = torch.load(training.REFERENCE_CHECKPOINTS["attention"], weights_only=True)
-    del payload["config"]["generator"]["scaled_attention"]
+    del payload["config"]["generator"]["scaled_attention"]  # as checkpoints were written before it existed
     torch.save(payload, tmp_path / "older.pt")
     generator, _ = training.load_generator(tmp_path / "older.pt")
     assert generator.config.attention_levels and not generator.config.scaled_attention
