@@ -1,7 +1,6 @@
-"""Load the repository's scripts that are not part of the package, as modules: the lessons'
-solutions (notebooks/solutions/lesson_NN_*.py, or the cells tagged `solution` in a lesson
-notebook: the very code learners are pointed to), a lesson's cells by tag (``exercise``
-templates too, run after the lesson's imports) and the benchmarks (benchmarks/*.py)."""
+"""Load the repository's code that is not part of the package: a lesson's cells by tag (the
+``solution`` cells, the very code learners are pointed to, and the ``exercise`` templates, run
+after the lesson's imports) and the benchmarks (benchmarks/*.py), as modules."""
 
 import importlib.util
 import json
@@ -10,7 +9,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
-SOLUTIONS = NOTEBOOKS / "solutions"
 BENCHMARKS = ROOT / "benchmarks"
 
 
@@ -24,10 +22,6 @@ def _load(folder: Path, name: str):
     return module
 
 
-def load_solution(name: str):
-    return _load(SOLUTIONS, name)
-
-
 def load_benchmark(name: str):
     return _load(BENCHMARKS, name)
 
@@ -35,20 +29,7 @@ def load_benchmark(name: str):
 def load_solution_cells(notebook: str) -> types.SimpleNamespace:
     """Run the code cells tagged ``solution`` of ``notebooks/<notebook>.ipynb``, in order, in one
     fresh namespace, and return that namespace. A solution cell must import what it uses."""
-    path = NOTEBOOKS / f"{notebook}.ipynb"
-    if not path.is_file():
-        raise FileNotFoundError(f"no notebook {path}; there are: {sorted(p.name for p in NOTEBOOKS.glob('*.ipynb'))}")
-    cells = [
-        cell for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]
-        if cell["cell_type"] == "code" and "solution" in cell.get("metadata", {}).get("tags", [])
-    ]
-    if not cells:
-        raise ValueError(f"{path.name} has no code cell tagged 'solution'")
-    namespace = {"__name__": f"solutions_of_{notebook}"}
-    for cell in cells:
-        source = "".join(cell["source"])
-        exec(compile(source, f"{path.name}[solution cell {cell.get('id', '?')}]", "exec"), namespace)
-    return types.SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})
+    return _run_cells(notebook, "solution", with_setup=False)
 
 
 def notebook_cells(lesson: str, tag: str) -> list[str]:
@@ -65,13 +46,22 @@ def load_notebook_cells(lesson: str, tag: str) -> types.SimpleNamespace:
 
     Cells print as they run (solutions may show their reasoning); tests capture it.
     """
+    return _run_cells(lesson, tag, with_setup=True)
+
+
+def _run_cells(lesson: str, tag: str, with_setup: bool) -> types.SimpleNamespace:
     path = NOTEBOOKS / f"{lesson}.ipynb"
-    cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
-    setup = "\n".join(line for line in "".join(cells[0]["source"]).splitlines() if not line.lstrip().startswith("%"))
+    if not path.is_file():
+        raise FileNotFoundError(f"no notebook {path}; there are: {sorted(p.name for p in NOTEBOOKS.glob('*.ipynb'))}")
     tagged = notebook_cells(lesson, tag)
     if not tagged:
         raise LookupError(f"{path.name} has no code cell tagged {tag!r}")
+    sources = tagged
+    if with_setup:
+        cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+        setup = "\n".join(line for line in "".join(cells[0]["source"]).splitlines() if not line.lstrip().startswith("%"))
+        sources = [setup, *tagged]
     namespace: dict = {"__name__": f"{lesson}_{tag}"}
-    for index, source in enumerate([setup, *tagged]):
+    for index, source in enumerate(sources):
         exec(compile(source, f"{path.name}[{tag} {index}]", "exec"), namespace)
-    return types.SimpleNamespace(**namespace)
+    return types.SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})
