@@ -271,3 +271,14 @@ def test_the_notebook_prediction_template_is_judged(capsys):
     template = load_notebook_cells("01_self_attention", "exercise")
     passed, out = verdict(capsys, check_attention_predictions, template.predictions)
     assert not passed and out.count("not filled in") == 4
+
+
+def test_numpy_integers_are_whole_numbers_and_shapes(capsys):
+    # np.prod(...) * 4 and tuple(array.shape-like arrays) hold NumPy integers: a right number is right
+    # whatever integer type holds it (they were refused as "give a whole number" before)
+    import numpy as np
+
+    answers = {"parameters": np.int64(82_241), "weights_shape": tuple(np.array([4, 256, 256])),
+               "weights_bytes": np.prod([4, 256, 256]) * 4, "frozen_at_1x1": np.int32(16_448)}
+    passed, out = verdict(capsys, check_attention_predictions, answers)
+    assert passed and out.count("✓") == 4, out

@@ -125,7 +125,7 @@ class UnusedRefinement(nn.Module):
 @pytest.mark.parametrize(
     "make_up,expected_words",
     [
-        (UnusedRefinement, "refine is registered but never used"),
+        (UnusedRefinement, "refine gets no gradient: registered but never called"),
         # the refinement before the upsampling: on a 1x1 bottleneck its 3x3 kernel uses its centre tap only
         (lambda i, o: nn.Sequential(nn.Conv2d(i, i, 3, 1, 1), nn.ConvTranspose2d(i, o, 4, 2, 1)),
          "runs before the map is doubled"),
@@ -156,6 +156,47 @@ def test_stride_checker_judges_the_notebook_template_as_the_broken_change(capsys
     assert not passed and "a 2x2 map comes out 3x3" in out
 
 
+class DetachedInput(nn.Module):
+    """A right-sized up path with a refinement, whose forward detaches its input: every layer of
+    it learns, but no gradient reaches the encoder or the font embedding below it."""
+
+    def __init__(self, in_channels, out_channels):
+        super().__init__()
+        self.up = nn.ConvTranspose2d(in_channels, out_channels, 4, stride=2, padding=1, bias=False)
+        self.refine = nn.Conv2d(out_channels, out_channels, 3, stride=1, padding=1, bias=False)
+
+    def forward(self, x):
+        return self.refine(self.up(x.detach()))
+
+
+class UnderNoGrad(DetachedInput):
+    def forward(self, x):
+        with torch.no_grad():
+            return self.refine(self.up(x))
+
+
+class RefinementUnderNoGrad(DetachedInput):
+    def forward(self, x):
+        up = self.up(x)
+        with torch.no_grad():
+            return self.refine(up)
+
+
+@pytest.mark.parametrize(
+    "make_up,expected_words",
+    [
+        # accepted before: the checker never looked at the gradient reaching the input
+        (DetachedInput, "no gradient reaches the up path's input: it is detached"),
+        # a traceback-like "element 0 of tensors does not require grad" before
+        (UnderNoGrad, "the up path's output is cut off from autograd"),
+        (RefinementUnderNoGrad, "the up path's output is cut off from autograd"),
+    ],
+)
+def test_stride_checker_catches_an_up_path_cut_off_from_autograd(capsys, make_up, expected_words):
+    passed, out = verdict(capsys, check_innermost_up_fix, make_up)
+    assert not passed and out.startswith("✗") and expected_words in out, out
+
+
 def test_stride_checker_can_accept_plain_stride_two(capsys):
     plain = lambda i, o: nn.ConvTranspose2d(i, o, 4, stride=2, padding=1, bias=False)  # noqa: E731
     assert verdict(capsys, check_innermost_up_fix, plain, require_refinement=False)[0]
@@ -176,13 +217,15 @@ class Block(nn.Module):
     """A hand-written skip-connection block; each class attribute switches in one typical mistake."""
 
     own_flag = x_last = style_last = innermost_norm = bias = forget_style = detach_child = False
+    inplace_activation = False
     middle_norm = True
     concat_counted_as_add = False
 
     def __init__(self, outer_channels, inner_channels, submodule=None, embedding_dim=128, skip="concat"):
         super().__init__()
         innermost = submodule is None
-        down = [nn.LeakyReLU(0.2), nn.Conv2d(outer_channels, inner_channels, 4, 2, 1, bias=self.bias)]
+        down = [nn.LeakyReLU(0.2, inplace=self.inplace_activation),
+                nn.Conv2d(outer_channels, inner_channels, 4, 2, 1, bias=self.bias)]
         if (innermost and self.innermost_norm) or (not innermost and self.middle_norm):
             down.append(nn.BatchNorm2d(inner_channels))
         self.down = nn.Sequential(*down)
@@ -239,6 +282,8 @@ def test_skip_block_checker_accepts_the_notebook_solution_the_package_and_a_corr
         (block_mistake(middle_norm=False), "a middle block's down path ends in nn.BatchNorm2d"),
         (block_mistake(bias=True), "the convolutions take no bias"),
         (block_mistake(detach_child=True), "get no gradient: the forward pass is cut off"),
+        # pix2pix builds its down path's LeakyReLU in place: the skip then joins the activated x
+        (block_mistake(inplace_activation=True), "writes into x in place"),
     ],
 )
 def test_skip_block_checker_names_typical_mistakes(capsys, wrong, expected_words):

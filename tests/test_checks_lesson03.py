@@ -1,6 +1,7 @@
 """The lesson 03 exercise checkers: predict a level's multiply-adds; reach a parameter budget
 with skips and attention. They accept the notebook's solutions and name typical wrong answers."""
 
+import numpy as np
 import pytest
 
 from zi2zi_lessons import UNetGenerator, anatomy
@@ -92,11 +93,14 @@ def test_the_notebook_budget_template_is_judged(capsys):
     assert "6,202,793 over the budget" in capsys.readouterr().out
 
 
-# ---------------------------------------------------------------- multiply-adds of level 5
+# ---------------------------------------------------------------- multiply-adds of level 5 at 512x512
+DOWN, UP = 16 * 16 * 16 * 512 * 512, 16 * 16 * 16 * 1024 * 512  # 1,073,741,824 and 2,147,483,648
+
+
 def test_the_notebook_multiply_add_predictions_pass(capsys):
     solutions = load_notebook_cells("03_unet_generator", "solution")
     capsys.readouterr()
-    assert solutions.predictions == {"down_conv": 268_435_456, "up_conv": 536_870_912}
+    assert solutions.predictions == {"down_conv": DOWN, "up_conv": UP}
     assert check_multiply_adds(solutions.predictions)
     assert capsys.readouterr().out.count("✓") == 2
 
@@ -104,19 +108,27 @@ def test_the_notebook_multiply_add_predictions_pass(capsys):
 @pytest.mark.parametrize(
     "answers,expected_words",
     [
-        ({"down_conv": 268_435_456, "up_conv": 4 * 536_870_912}, "this is torchinfo's count"),
-        ({"down_conv": 268_435_456, "up_conv": 536_870_912 // 2}, "takes 1024 channels"),
-        ({"down_conv": 2 * 268_435_456, "up_conv": 536_870_912}, "that counts FLOPs"),
-        ({"down_conv": 16 * 16 * 16 * 512 * 512, "up_conv": 536_870_912}, "each output pixel (8x8 of them)"),
-        ({"down_conv": None, "up_conv": 536_870_912}, "down_conv: not filled in"),
-        ({"down_conv": 2.5e8, "up_conv": 536_870_912}, "give a whole number"),
+        ({"down_conv": DOWN, "up_conv": 4 * UP}, "this is torchinfo's count"),
+        ({"down_conv": DOWN, "up_conv": UP // 2}, "takes 1024 channels"),
+        ({"down_conv": 2 * DOWN, "up_conv": UP}, "that counts FLOPs"),
+        ({"down_conv": 32 * 32 * 16 * 512 * 512, "up_conv": UP}, "each output pixel (16x16 of them)"),
+        ({"down_conv": None, "up_conv": UP}, "down_conv: not filled in"),
+        ({"down_conv": 2.5e8, "up_conv": UP}, "give a whole number"),
         (None, "answers must be a dict"),
+        # the 256x256 counts printed by section 3's table: right for another image size
+        ({"down_conv": 268_435_456, "up_conv": UP}, "that is the count at 256x256"),
+        ({"down_conv": DOWN, "up_conv": 536_870_912}, "that is the count at 256x256"),
     ],
 )
 def test_multiply_add_mistakes_are_named(answers, expected_words, capsys):
     assert not check_multiply_adds(answers)
     out = capsys.readouterr().out
     assert expected_words in out, out
+
+
+def test_numpy_integers_are_whole_numbers(capsys):
+    # np.prod and friends return NumPy integers: a right count is right whatever integer type holds it
+    assert check_multiply_adds({"down_conv": np.int64(DOWN), "up_conv": np.prod([16, 16, 16, 1024, 512])})
 
 
 def test_the_notebook_multiply_add_template_is_judged(capsys):

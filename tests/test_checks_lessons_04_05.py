@@ -70,6 +70,9 @@ def own_flag_rule(config):  # the second attempt of lesson 04
                      for level, value in right_rule(config).items()}, "concatenates"),
     (lambda config: {level - 1: value for level, value in right_rule(config).items()}, "numbered from 1"),
     (lambda config: {level: value for level, value in right_rule(config).items() if level != 3}, "no entry for level(s) [3]"),
+    # accepted before: every level right, plus a level the generator does not have (a loop one step too long)
+    (lambda config: {**right_rule(config), config.num_downs + 1: 128}, "one entry per level, no more"),
+    (lambda config: {**right_rule(config), 0: 64}, "one entry per level, no more"),
     (lambda config: {}, "not written yet"),
     (lambda config: None, "not written yet"),
     (lambda config: list(right_rule(config).values()), "return a dict"),
@@ -117,6 +120,26 @@ def test_parameter_change_accepts_the_number_in_any_numeric_form(capsys, answer)
 def test_parameter_change_rejects_typical_mistakes(capsys, answer, hint):
     result, out = verdict(capsys, check_parameter_change, answer, CLASSIC_ATTENTION, CLASSIC_NONE_UNDER)
     assert not result and hint in out
+
+
+def test_parameter_change_defaults_to_the_exercise(capsys):
+    assert verdict(capsys, check_parameter_change, CHANGE)[0]
+
+
+@pytest.mark.parametrize("baseline,candidate,answer", [
+    # accepted before: the template's dicts edited, and the answer right for the edited pair
+    (dict(attention_levels=(6, 7)), dict(attention_levels=(6, 7), skip_under_attention="none"), CHANGE),
+    (CLASSIC_ATTENTION, dict(attention_levels=(6, 8), skip_under_attention="add"), CHANGE),
+    (CLASSIC_ATTENTION, CLASSIC_ATTENTION, 0),
+])
+def test_parameter_change_is_about_the_exercises_generators(capsys, baseline, candidate, answer):
+    result, out = verdict(capsys, check_parameter_change, answer, baseline, candidate)
+    assert not result and "restore the template's two dicts" in out, out
+
+
+def test_parameter_change_takes_the_same_generators_however_written(capsys):
+    same_candidate = dict(attention_levels=[8, 6], level_skips={6: "none", 8: "none"})
+    assert verdict(capsys, check_parameter_change, CHANGE, CLASSIC_ATTENTION, same_candidate)[0]
 
 
 # ---------------------------------------------------------------- lesson 05, exercise 1

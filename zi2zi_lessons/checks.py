@@ -6,6 +6,7 @@ Every checker returns ``True`` when the answer is right, ``False`` otherwise.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Iterable, Mapping
@@ -32,6 +33,22 @@ def fail(message: str) -> bool:
     return False
 
 
+def _verdict_never_raises(checker):
+    """A checker that prints a verdict whatever the learner's answer does, and leaves the
+    learner's random state as it was: an exception the checker did not foresee becomes a
+    ``✗`` line naming it, never a traceback in the learner's notebook."""
+
+    @functools.wraps(checker)
+    def judged(*args, **kwargs) -> bool:
+        with torch.random.fork_rng():
+            try:
+                return checker(*args, **kwargs)
+            except Exception as error:  # an answer no diagnosis foresaw is still a verdict
+                return fail(f"checking stopped on {type(error).__name__}: {error}")
+
+    return judged
+
+
 # ---------------------------------------------------------------- lesson 00: start here
 # (image size, levels) pairs the map-size checker tries: the classic generator, smaller and
 # deeper ones, and a side that is not a power of two.
@@ -42,6 +59,7 @@ def _describe_levels(image_size: int, num_downs: int):
     return build_meta(GeneratorConfig(num_downs=num_downs)).levels(image_size)
 
 
+@_verdict_never_raises
 def check_encoded_sizes(encoded_sizes) -> bool:
     """Lesson 00: ``encoded_sizes(image_size, num_downs)`` must list the side of the map each
     level *encodes*, level 1 first, as the package's generator builds it, for several image
@@ -60,8 +78,12 @@ def check_encoded_sizes(encoded_sizes) -> bool:
             answer = list(answer)
         except TypeError:
             return fail(f"{call} returned {type(answer).__name__}; return a list of {num_downs} sides, level 1 first")
-        if any(isinstance(side, float) for side in answer) and [int(side) for side in answer] == expected:
+        sides = [_whole_number(side) for side in answer]
+        if any(isinstance(side, float) for side in answer) and sides == expected:
             return fail(f"{call} returned floats {answer}: a map has a whole number of pixels; use // to halve")
+        if None in sides:
+            return fail(f"{call} returned {answer!r}; give one whole number per level (a side in pixels), level 1 first")
+        answer = sides
         if answer == expected:
             continue
         received = [image_size // 2 ** (level - 1) for level in range(1, num_downs + 1)]
@@ -84,6 +106,7 @@ def check_encoded_sizes(encoded_sizes) -> bool:
 _UP_CHANNEL_CASES = (("concat", 8), ("add", 8), ("concat", 6), ("add", 5))
 
 
+@_verdict_never_raises
 def check_up_in_channels(up_in_channels) -> bool:
     """Lesson 00: ``up_in_channels(level, skip, num_downs)`` must give the input channels of
     level ``level``'s up-convolution in a generator of ``num_downs`` levels (ngf 64, font
@@ -243,6 +266,7 @@ def _projection(block: nn.Module, name: str, channels: int, label: str):
     return weight, bias
 
 
+@_verdict_never_raises
 def check_self_attention(make_block, scaled: bool = False) -> bool:
     """Judge a hand-written SAGAN block against ``SelfAttention(C, scaled)``, forward and backward.
 
@@ -255,11 +279,7 @@ def check_self_attention(make_block, scaled: bool = False) -> bool:
     (after one backward pass), and checks that the input is left as it was. It prints
     one line naming what was off, or that everything matched; it never raises.
     """
-    with torch.random.fork_rng():  # the learner's random state stays as it was
-        try:
-            return _check_self_attention(make_block, scaled)
-        except Exception as error:  # anything a learner's object does wrong is a verdict
-            return fail(f"checking stopped on {type(error).__name__}: {error}")
+    return _check_self_attention(make_block, scaled)  # _verdict_never_raises: a verdict whatever the object does
 
 
 def _check_self_attention(make_block, scaled: bool) -> bool:
@@ -501,6 +521,7 @@ def _attention_prediction_hint(field: str, given, expected: dict) -> str:
     }[field]
 
 
+@_verdict_never_raises
 def check_attention_predictions(answers) -> bool:
     """Judge predicted numbers of one ``SelfAttention(256)`` block against measurements.
 
@@ -510,16 +531,20 @@ def check_attention_predictions(answers) -> bool:
     The expected values are measured on a real block, not typed in. Prints one line per
     field; never raises.
     """
-    with torch.random.fork_rng():
-        expected = _attention_prediction_measured()
+    expected = _attention_prediction_measured()
     return _judge_predictions(answers, expected, ATTENTION_PREDICTION_FIELDS, _attention_prediction_hint)
 
 
+def _integer(value):
+    """``value`` as an ``int`` when it is an integer of any kind (Python's or NumPy's), else as it was."""
+    return int(value) if isinstance(value, numbers.Integral) and not isinstance(value, bool) else value
+
+
 def _as_answer(value):
-    """Integers stay integers; shapes (tuple, list, torch.Size) become tuples of ints."""
+    """Integers (NumPy's too) become ints; shapes (tuple, list, torch.Size) become tuples of them."""
     if isinstance(value, (tuple, list, torch.Size)):
-        return tuple(int(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value)
-    return value
+        return tuple(_integer(v) for v in value)
+    return _integer(value)
 
 
 def _judge_predictions(answers, expected: dict, fields, hint) -> bool:
@@ -600,6 +625,7 @@ def _channel_hint(mode: str, field: str, given: int, expected: dict, answer: dic
     return f"a 4x4 transposed convolution has 4*4*in*out weights: 16 x {expected['parent_up_in']} x {setup['parent_outer']}"
 
 
+@_verdict_never_raises
 def check_block_channels(answers) -> bool:
     """Judge predicted channel counts of the channel exercise, one line per child mode.
 
@@ -620,7 +646,7 @@ def check_block_channels(answers) -> bool:
         expected = _channel_answers_expected(mode)
         problems = []
         for field in CHANNEL_FIELDS:
-            given = answer.get(field)
+            given = _integer(answer.get(field))
             if given is None:
                 problems.append(f"{field} not filled in")
             elif isinstance(given, bool) or not isinstance(given, int):
@@ -653,6 +679,7 @@ def _kernel_name(conv: nn.Module) -> str:
     return f"{type(conv).__name__} {'x'.join(str(k) for k in conv.kernel_size)}"
 
 
+@_verdict_never_raises
 def check_innermost_up_fix(make_up, require_refinement: bool = True) -> bool:
     """Judge a replacement for the innermost up-convolution.
 
@@ -667,11 +694,7 @@ def check_innermost_up_fix(make_up, require_refinement: bool = True) -> bool:
     generator of ``STRIDE_EXERCISE`` at 64x64 and 128x128 (innermost maps 2x2 and
     4x4). It never raises.
     """
-    with torch.random.fork_rng():  # the learner's random state stays as it was
-        try:
-            return _check_innermost_up_fix(make_up, require_refinement)
-        except Exception as error:  # anything a learner's object does wrong is a verdict
-            return fail(f"checking stopped on {type(error).__name__}: {error}")
+    return _check_innermost_up_fix(make_up, require_refinement)  # _verdict_never_raises: a verdict whatever the object does
 
 
 def _make_up(make_up, in_channels: int, out_channels: int):
@@ -726,8 +749,12 @@ def _check_innermost_up_fix(make_up, require_refinement: bool) -> bool:
     hooks = [conv.register_forward_hook(record(name)) for name, conv in _stride_one_convolutions(module).items()]
     try:
         module.zero_grad(set_to_none=True)
-        x = torch.randn(2, in_channels, 2, 2, generator=generator)
-        (module(x) * torch.randn(2, out_channels, 4, 4, generator=generator)).sum().backward()
+        x = torch.randn(2, in_channels, 2, 2, generator=generator, requires_grad=True)
+        out = module(x)
+        if not out.requires_grad:
+            return fail("the up path's output is cut off from autograd (torch.no_grad(), .detach() or .data in "
+                        "forward): none of its layers, and nothing below it in the generator, would learn")
+        (out * torch.randn(2, out_channels, 4, 4, generator=generator)).sum().backward()
     finally:
         for hook in hooks:
             hook.remove()
@@ -736,9 +763,13 @@ def _check_innermost_up_fix(make_up, require_refinement: bool) -> bool:
         never_called = sorted({name.rsplit(".", 1)[0] if "." in name else name for name in idle})
         one = len(never_called) == 1
         return fail(
-            f"{', '.join(never_called)} {'is' if one else 'are'} registered but never used: {'its' if one else 'their'} "
-            f"parameters get no gradient; call every layer in forward (or leave out what forward does not call)"
+            f"{', '.join(never_called)} {'gets' if one else 'get'} no gradient: registered but never called in forward, or cut off "
+            f"from autograd (.detach(), .data, torch.no_grad()); call every layer in forward, on the tensor that "
+            f"carries the gradient (or leave out what forward does not call)"
         )
+    if x.grad is None or not x.grad.any():
+        return fail("no gradient reaches the up path's input: it is detached (x.detach(), x.data or torch.no_grad()); "
+                    "in the generator nothing below this layer (the encoder, the font embedding) would learn")
     if require_refinement:
         stride_one = _stride_one_convolutions(module)
         if not stride_one:
@@ -800,6 +831,7 @@ SKIP_BLOCK_LAYOUT = (
 )
 
 
+@_verdict_never_raises
 def check_skip_block(make_block) -> bool:
     """Judge a hand-written ``UnetSkipConnectionBlock``, forward and backward, in every join mode.
 
@@ -812,11 +844,7 @@ def check_skip_block(make_block) -> bool:
     the weights into the package's blocks, and compares outputs and the gradients of
     every parameter, of ``x`` and of ``style``. It prints one line; it never raises.
     """
-    with torch.random.fork_rng():
-        try:
-            return _check_skip_block(make_block)
-        except Exception as error:  # anything a learner's object does wrong is a verdict
-            return fail(f"checking stopped on {type(error).__name__}: {error}")
+    return _check_skip_block(make_block)  # _verdict_never_raises: a verdict whatever the object does
 
 
 def _build_learner_block(make_block, label: str, **arguments):
@@ -961,6 +989,10 @@ def _skip_block_run_verdict(block, reference: UnetSkipConnectionBlock, label: st
     except Exception as error:
         if _unwritten(error):
             return f"not written yet: {label}'s forward raised NotImplementedError ({error})"
+        if "in-place" in str(error) or "inplace" in str(error):
+            return (f"{label} writes into x in place ({type(error).__name__}: {str(error).splitlines()[0]}): an "
+                    f"activation built with inplace=True, such as pix2pix's nn.LeakyReLU(0.2, True), overwrites the "
+                    f"block's input, and the skip then joins the activated map; build the activations without it")
         return f"{label} on x {_shape(x)} and style {_shape(style)} raised {type(error).__name__}: {error}"
     if isinstance(out, (tuple, list)) and out:
         out = out[0]
@@ -1037,6 +1069,7 @@ def _budget_size_effect(config: GeneratorConfig, name: str, classic_value) -> st
     return ""
 
 
+@_verdict_never_raises
 def check_parameter_budget(answer) -> bool:
     """Lesson 03 exercise: attention on at least two of levels 5-7, concatenated skips
     on levels 2-4, everything else classic, and at most ``parameter_budget()`` parameters.
@@ -1085,14 +1118,16 @@ def check_parameter_budget(answer) -> bool:
     return True
 
 
-# The multiply-add exercise: level 5 of the classic generator at 256x256 (its down
-# convolution makes the 8x8 map; its up-convolution doubles the 8x8 map that level 6
-# hands back, 1024 channels, to 16x16).
+# The multiply-add exercise: level 5 of the classic generator at 512x512 (its down
+# convolution makes the 16x16 map; its up-convolution doubles the 16x16 map that level 6
+# hands back, 1024 channels, to 32x32). Lesson 03 prints every layer's count at 256x256,
+# so the exercise asks for another image size: the counting rule, not the table.
 MULTIPLY_ADDS_LEVEL = 5
+MULTIPLY_ADDS_IMAGE_SIZE = 512
 MULTIPLY_ADDS_FIELDS = ("down_conv", "up_conv")
 
 
-def _level_multiply_adds(level: int = MULTIPLY_ADDS_LEVEL, image_size: int = 256) -> dict:
+def _level_multiply_adds(level: int = MULTIPLY_ADDS_LEVEL, image_size: int = MULTIPLY_ADDS_IMAGE_SIZE) -> dict:
     """Level ``level``'s two convolutions, as PyTorch's flop counter and torchinfo count them."""
     table = convolution_multiply_adds({}, image_size=image_size)
     found = {}
@@ -1102,12 +1137,16 @@ def _level_multiply_adds(level: int = MULTIPLY_ADDS_LEVEL, image_size: int = 256
     return found
 
 
-def _multiply_adds_hint(field: str, given: int, expected: dict, rows: dict) -> str:
+def _multiply_adds_hint(field: str, given: int, expected: dict, rows: dict, at_256: dict) -> str:
     row = rows[field]
     (in_h, in_w), (out_h, out_w) = ((int(n) for n in row[key].split("x")) for key in ("input map", "output map"))
     layer = row["layer"]
     right = expected[field]
     taps = 16
+    if given == at_256[field]:
+        return (f"that is the count at 256x256 (section 3's table); at {MULTIPLY_ADDS_IMAGE_SIZE}x"
+                f"{MULTIPLY_ADDS_IMAGE_SIZE} every map is twice as wide, so this layer works on {in_h}x{in_w} -> "
+                f"{out_h}x{out_w}")
     if given == 2 * right:
         return "that counts FLOPs: a multiply-add is two of them; give multiply-adds"
     if field == "up_conv":
@@ -1123,9 +1162,10 @@ def _multiply_adds_hint(field: str, given: int, expected: dict, rows: dict) -> s
     return f"{layer}: output pixels x 16 taps x input channels x output channels"
 
 
+@_verdict_never_raises
 def check_multiply_adds(answers) -> bool:
     """Judge predicted multiply-adds of level 5's two convolutions in the classic
-    generator at 256x256, one image: ``answers["down_conv"]`` and ``answers["up_conv"]``.
+    generator at 512x512, one image: ``answers["down_conv"]`` and ``answers["up_conv"]``.
 
     The expected numbers are counted by PyTorch's ``FlopCounterMode`` on the real
     layers (``cost.convolution_multiply_adds``), not typed in; an answer equal to
@@ -1136,8 +1176,9 @@ def check_multiply_adds(answers) -> bool:
     except Exception as error:  # not the learner's fault, but a verdict all the same
         return fail(f"could not count the layers: {type(error).__name__}: {error}")
     expected = {field: rows[field]["flop counter"] for field in MULTIPLY_ADDS_FIELDS}
+    at_256 = {field: row["flop counter"] for field, row in _level_multiply_adds(image_size=256).items()}
     return _judge_predictions(answers, expected, MULTIPLY_ADDS_FIELDS,
-                              lambda field, given, want: _multiply_adds_hint(field, given, want, rows))
+                              lambda field, given, want: _multiply_adds_hint(field, given, want, rows, at_256))
 
 
 # ---------------------------------------------------------------- lessons 04-05: skips under attention, cost of attention
@@ -1205,6 +1246,7 @@ def _rule_hint(config: GeneratorConfig, level: int, got) -> str:
     return "; ".join(hints)
 
 
+@_verdict_never_raises
 def check_up_conv_rule(up_conv_in_channels) -> bool:
     """Lesson 04: ``up_conv_in_channels(config) -> {level: channels}`` must give every
     level's up-convolution input for several configurations, as the package builds them.
@@ -1230,6 +1272,10 @@ def check_up_conv_rule(up_conv_in_channels) -> bool:
         missing = sorted(set(expected) - keys)
         if missing:
             return fail(f"for {_case_name(case)} there is no entry for level(s) {missing}")
+        extra = [key for key in answer if _whole_number(key) not in expected]
+        if extra:
+            return fail(f"for {_case_name(case)} your dict has entries {extra!r}, but the generator has levels "
+                        f"1 .. {config.num_downs} only: one entry per level, no more")
         values = {_whole_number(key): value for key, value in answer.items()}
         for level in sorted(expected):
             got = _whole_number(values[level])
@@ -1242,9 +1288,33 @@ def check_up_conv_rule(up_conv_in_channels) -> bool:
     return True
 
 
-def check_parameter_change(answer, baseline, candidate) -> bool:
+# The parameter-change exercise of lesson 04: the classic generator with attention on levels 6
+# and 8, before and after removing the skips under attention.
+PARAMETER_CHANGE_BASELINE = dict(attention_levels=(6, 8))
+PARAMETER_CHANGE_CANDIDATE = dict(attention_levels=(6, 8), skip_under_attention="none")
+
+
+def _same_generator(a, b) -> bool:
+    """Whether two specifications build the same generator, level for level."""
+    return build_meta(a).levels(None) == build_meta(b).levels(None)
+
+
+@_verdict_never_raises
+def check_parameter_change(answer, baseline=PARAMETER_CHANGE_BASELINE, candidate=PARAMETER_CHANGE_CANDIDATE) -> bool:
     """Lesson 04: the predicted change in total parameters from ``baseline`` to ``candidate``
-    (dicts of ``UNetGenerator`` arguments), against the change measured on both models."""
+    (dicts of ``UNetGenerator`` arguments), against the change measured on both models.
+    The exercise asks about ``PARAMETER_CHANGE_BASELINE`` and ``PARAMETER_CHANGE_CANDIDATE``;
+    other configurations passed in (the template's two dicts, edited) get a verdict saying so,
+    so that an answer right for another pair of generators is not taken for this one."""
+    for name, given, exercise in (("baseline", baseline, PARAMETER_CHANGE_BASELINE),
+                                  ("candidate", candidate, PARAMETER_CHANGE_CANDIDATE)):
+        try:
+            same = _same_generator(given, exercise)
+        except (TypeError, ValueError) as error:
+            return fail(f"the {name} configuration does not build a generator ({error}); the exercise's is {exercise}")
+        if not same:
+            return fail(f"the {name} configuration was changed to {given!r}; the exercise asks about {exercise}: "
+                        f"restore the template's two dicts")
     base_model, new_model = build_meta(baseline), build_meta(candidate)
     measured = count_parameters(new_model) - count_parameters(base_model)
     if _not_written(answer):
@@ -1270,6 +1340,7 @@ def check_parameter_change(answer, baseline, candidate) -> bool:
     return fail(f"{value:+,} is off by {value - measured:+,}; {hint}")
 
 
+@_verdict_never_raises
 def check_matrix_bytes(matrix_bytes) -> bool:
     """Lesson 05: ``matrix_bytes(side, batch, bytes_per_entry)`` for a side x side map."""
     if not callable(matrix_bytes):
@@ -1300,6 +1371,7 @@ def check_matrix_bytes(matrix_bytes) -> bool:
     return True
 
 
+@_verdict_never_raises
 def check_diffusion_levels(answer, ngf: int, num_downs: int = 8, num_heads: int = 8, num_groups: int = 32) -> bool:
     """Lesson 05: the set of levels whose width takes GroupNorm(num_groups) and num_heads heads."""
     table = channel_constraints(dict(ngf=ngf, num_downs=num_downs), num_heads=num_heads, num_groups=num_groups)
@@ -1342,6 +1414,7 @@ def seed002_attention_parameters(num_downs: int = 8, ngf: int = 64, output_nc: i
     return count_parameters(model) - before + self_attention_parameter_count(output_nc)
 
 
+@_verdict_never_raises
 def check_seed002_parameters(answer, num_downs: int = 8, ngf: int = 64, output_nc: int = 1) -> bool:
     """Lesson 05: the parameters seed 002's "attention in every block" adds."""
     expected = seed002_attention_parameters(num_downs, ngf, output_nc)
@@ -1374,6 +1447,7 @@ def check_seed002_parameters(answer, num_downs: int = 8, ngf: int = 64, output_n
 
 
 # ---------------------------------------------------------------- lesson 06: training
+@_verdict_never_raises
 def check_copy_baseline(value, data, font_id: int, split: str = "held_out") -> bool:
     """Judge a hand-computed copy-the-source L1 for target font ``font_id``.
 
@@ -1388,10 +1462,14 @@ def check_copy_baseline(value, data, font_id: int, split: str = "held_out") -> b
 
     chars = data.indices(split)
     right = l1(chars, font_id, 127.5)
+    if value is None or value is Ellipsis:
+        return fail(f"not written yet: give the L1 as a number (got {value!r})")
+    if isinstance(value, (str, bytes, bool)):
+        return fail(f"give the L1 as a number, not {type(value).__name__} {value!r}")
     try:
         value = float(value)
     except (TypeError, ValueError):
-        return fail(f"not written yet: give the L1 as a number (got {type(value).__name__})")
+        return fail(f"give the L1 as one number (got {type(value).__name__})")
     if abs(value - right) <= 1e-4 * max(1.0, right):
         print(f"✓ correct: the copy-the-source L1 for {data.font_labels[font_id]} is {right:.4f}")
         return True
@@ -1410,67 +1488,109 @@ def check_copy_baseline(value, data, font_id: int, split: str = "held_out") -> b
                 "images in [-1, 1])")
 
 
+@_verdict_never_raises
 def check_constant_loss(constant_loss) -> bool:
-    """Judge ``constant_loss(generator, source, fake) -> scalar tensor``.
+    """Judge ``constant_loss(generator, source, fake) -> scalar tensor``, forward and backward.
 
     The reference: the mean squared difference between the generator's bottleneck
-    of the source glyphs and of the generated glyphs, ``MSE(encode(source), encode(fake))``.
-    The learner's random state is left as it was.
+    of the source glyphs and of the generated glyphs, ``MSE(encode(source), encode(fake))``,
+    with the gradient flowing through both encodings (into the generator's encoder and
+    into ``fake``, which in training is the generator's output), as in zi2zi and both
+    PyTorch ports. The learner's random state is left as it was.
     """
+    torch.manual_seed(6)  # _verdict_never_raises restores the learner's random state
+    # train mode, as in training: BatchNorm normalises each batch by its own statistics
+    generator = UNetGenerator.from_config(tiny_generator_config(num_fonts=3, ngf=8, embedding_dim=8)).train()
+    source = torch.rand(4, 1, 64, 64) * 2 - 1
+    fake_values = torch.rand(4, 1, 64, 64) * 2 - 1
 
+    def gradients(loss_function):
+        """The loss's value, the gradient on ``fake`` and on every generator parameter."""
+        generator.zero_grad(set_to_none=True)
+        fake = fake_values.clone().requires_grad_(True)
+        value = loss_function(fake)
+        value.backward()
+        return value.detach(), fake.grad, {name: p.grad for name, p in generator.named_parameters()}
 
-    state = torch.get_rng_state()
+    right, right_fake_grad, right_grads = gradients(lambda fake: F.mse_loss(generator.encode(fake), generator.encode(source)))
+    _, _, source_detached_grads = gradients(
+        lambda fake: F.mse_loss(generator.encode(fake), generator.encode(source).detach()))
+    with torch.no_grad():
+        code_source, code_fake = generator.encode(source), generator.encode(fake_values)
+        wrong = {
+            "this is the L1 (mean absolute) difference of the bottlenecks: the constant loss squares it (MSE)":
+                F.l1_loss(code_fake, code_source),
+            "this is the sum of the squared differences: take their mean": F.mse_loss(code_fake, code_source, reduction="sum"),
+            "this compares the images, not their bottlenecks: encode both with generator.encode first":
+                F.mse_loss(fake_values, source),
+        }
+    generator.zero_grad(set_to_none=True)
+    fake = fake_values.clone().requires_grad_(True)
     try:
-        torch.manual_seed(6)
-        # train mode, as in training: BatchNorm normalises each batch by its own statistics
-        generator = UNetGenerator.from_config(tiny_generator_config(num_fonts=3, ngf=8, embedding_dim=8)).train()
-        source = torch.rand(4, 1, 64, 64) * 2 - 1
-        fake = torch.rand(4, 1, 64, 64) * 2 - 1
-        with torch.no_grad():
-            code_source, code_fake = generator.encode(source), generator.encode(fake)
-            right = F.mse_loss(code_fake, code_source)
-            wrong = {
-                "this is the L1 (mean absolute) difference of the bottlenecks: the constant loss squares it (MSE)":
-                    F.l1_loss(code_fake, code_source),
-                "this is the sum of the squared differences: take their mean": F.mse_loss(code_fake, code_source, reduction="sum"),
-                "this compares the images, not their bottlenecks: encode both with generator.encode first":
-                    F.mse_loss(fake, source),
-            }
-        try:
-            answer = constant_loss(generator, source, fake)
-        except Exception as error:  # the learner's code: report any failure as a verdict
-            return fail(f"calling constant_loss(generator, source, fake) raised {type(error).__name__}: {error}")
-    finally:
-        torch.set_rng_state(state)
+        answer = constant_loss(generator, source, fake)
+    except Exception as error:  # the learner's code: report any failure as a verdict
+        return fail(f"calling constant_loss(generator, source, fake) raised {type(error).__name__}: {error}")
     if answer is None or answer is Ellipsis:
         return fail("not written yet: return the loss as a scalar tensor")
     if not isinstance(answer, torch.Tensor) or answer.numel() != 1:
         return fail(f"return one number as a tensor (got {type(answer).__name__}"
                     f"{' of shape ' + str(tuple(answer.shape)) if isinstance(answer, torch.Tensor) else ''})")
-    if torch.allclose(answer.detach().float(), right, rtol=1e-4, atol=1e-7):
-        print(f"✓ correct: the MSE between the 2x2 bottlenecks is {right.item():.4g}")
-        return True
-    for hint, value in wrong.items():
-        if torch.allclose(answer.detach().float(), value, rtol=1e-4, atol=1e-7):
-            return fail(hint)
-    return fail(f"got {answer.item():.4g}, expected {right.item():.4g} = mean((encode(fake) - encode(source)) ** 2)")
+    value = answer.detach().float().reshape(())
+    if not torch.allclose(value, right, rtol=1e-4, atol=1e-7):
+        for hint, wrong_value in wrong.items():
+            if torch.allclose(value, wrong_value, rtol=1e-4, atol=1e-7):
+                return fail(hint)
+        return fail(f"got {value.item():.4g}, expected {right.item():.4g} = mean((encode(fake) - encode(source)) ** 2)")
+    if not answer.requires_grad:
+        return fail("the value is right, but the loss is cut off from autograd (torch.no_grad(), .item(), .detach() "
+                    "or .data): training would get no gradient from it; compute it with torch operations on the encodings")
+    answer.reshape(()).backward()
+    learner_grads = {name: p.grad for name, p in generator.named_parameters()}
+
+    def same(grads, reference):
+        return all((got is None) == (want is None) and (got is None or _close(got, want, 1e-3))
+                   for got, want in ((grads[name], reference[name]) for name in reference))
+
+    if fake.grad is None or not _close(fake.grad, right_fake_grad, 1e-3):
+        return fail("the value is right, but no gradient (or another one) reaches fake: in training fake is the "
+                    "generator's output, and the constant loss must reach it through encode(fake)")
+    if same(learner_grads, source_detached_grads) and not same(source_detached_grads, right_grads):
+        return fail("the value is right, but encode(source) is detached: in zi2zi (and both PyTorch ports) the "
+                    "gradient of the constant loss flows through both bottlenecks into the encoder")
+    if not same(learner_grads, right_grads):
+        return fail("the value is right, but the generator's gradients differ from the reference's: is an encoding "
+                    "computed twice, detached, or in eval mode?")
+    print(f"✓ correct: the MSE between the 2x2 bottlenecks is {right.item():.4g}")
+    return True
 
 
+@_verdict_never_raises
 def check_category_loss(category_loss) -> bool:
     """Judge ``category_loss(logits, labels) -> scalar tensor``: zi2zi's font-category loss.
 
     The reference: a sigmoid cross-entropy of every font logit against one-hot labels,
     averaged over the batch *and* the fonts (zi2zi's ``sigmoid_cross_entropy_with_logits``
-    then ``reduce_mean``), checked forward and backward (the gradient on the logits).
-    """
-    state = torch.get_rng_state()
-    try:
-        torch.manual_seed(61)
-        logits = torch.randn(6, 4) * 2
-        labels = torch.tensor([0, 3, 1, 1, 2, 3])
-        one_hot = F.one_hot(labels, 4).float()
-    finally:
-        torch.set_rng_state(state)
+    then ``reduce_mean``), checked forward and backward (the gradient on the logits), on
+    a batch of 4 fonts that holds every font and one of 5 fonts that lacks the last two
+    (a one-hot built from the labels alone would be too narrow there)."""
+    torch.manual_seed(61)  # _verdict_never_raises restores the learner's random state
+    cases = [(torch.randn(6, 4) * 2, torch.tensor([0, 3, 1, 1, 2, 3])),
+             (torch.randn(6, 5) * 2, torch.tensor([0, 1, 1, 2, 0, 2]))]
+    first = None
+    for logits, labels in cases:
+        verdict = _category_loss_verdict(category_loss, logits, labels)
+        if isinstance(verdict, str):
+            return fail(verdict)
+        first = verdict if first is None else first
+    print(f"✓ correct: {first.item():.4f}, the mean over 6 glyphs x 4 fonts of the sigmoid cross-entropy, "
+          "with the gradient zi2zi's discriminator gets")
+    return True
+
+
+def _category_loss_verdict(category_loss, logits: torch.Tensor, labels: torch.Tensor):
+    """The right loss value when ``category_loss`` computes it, forward and backward, else a verdict string."""
+    fonts = logits.shape[1]
+    one_hot = F.one_hot(labels, fonts).float()
 
     def gradient(loss_function):
         x = logits.clone().requires_grad_(True)
@@ -1490,31 +1610,34 @@ def check_category_loss(category_loss) -> bool:
             lambda x: F.binary_cross_entropy_with_logits(torch.sigmoid(x), one_hot),
     }
     x = logits.clone().requires_grad_(True)
+    batch = f"a batch whose labels are {labels.tolist()} ({fonts} fonts)"
     try:
         answer = category_loss(x, labels.clone())
     except Exception as error:  # the learner's code: report any failure as a verdict
-        return fail(f"calling category_loss(logits, labels) raised {type(error).__name__}: {error}")
+        hint = ""
+        if labels.max().item() < fonts - 1:
+            hint = (f"; the batch holds no glyph of font {fonts - 1}: is the one-hot's width read off the labels "
+                    f"(F.one_hot(labels)) or typed in? Give it one column per font: F.one_hot(labels, logits.shape[1])")
+        return f"calling category_loss(logits, labels) on {batch} raised {type(error).__name__}: {error}{hint}"
     if answer is None or answer is Ellipsis:
-        return fail("not written yet: return the loss as a scalar tensor")
+        return "not written yet: return the loss as a scalar tensor"
     if not isinstance(answer, torch.Tensor) or answer.numel() != 1:
-        return fail(f"return one number as a tensor (got {type(answer).__name__}"
-                    f"{' of shape ' + str(tuple(answer.shape)) if isinstance(answer, torch.Tensor) else ''})")
+        return (f"return one number as a tensor (got {type(answer).__name__}"
+                f"{' of shape ' + str(tuple(answer.shape)) if isinstance(answer, torch.Tensor) else ''})")
     if not answer.requires_grad:
-        return fail("the loss does not depend on the logits through autograd (no gradient would reach the "
-                    "discriminator): compute it from the logits with torch operations")
+        return ("the loss does not depend on the logits through autograd (no gradient would reach the "
+                "discriminator): compute it from the logits with torch operations")
     value = answer.detach().float().reshape(())
     if torch.allclose(value, right, rtol=1e-4, atol=1e-6):
-        answer.backward()
+        answer.reshape(()).backward()
         if x.grad is None or not torch.allclose(x.grad, right_grad, rtol=1e-3, atol=1e-6):
-            return fail("the value is right but its gradient is not: compute it from the logits themselves")
-        print(f"✓ correct: {right.item():.4f}, the mean over 6 glyphs x 4 fonts of the sigmoid cross-entropy, "
-              "with the gradient zi2zi's discriminator gets")
-        return True
+            return "the value is right but its gradient is not: compute it from the logits themselves"
+        return right
     for hint, loss_function in wrong.items():
         if torch.allclose(value, loss_function(logits), rtol=1e-4, atol=1e-6):
-            return fail(hint)
-    return fail(f"got {value.item():.4g}, expected {right.item():.4g} = mean over batch and fonts of "
-                "binary_cross_entropy_with_logits(logits, one_hot(labels))")
+            return f"{hint} (on {batch})"
+    return (f"got {value.item():.4g} on {batch}, expected {right.item():.4g} = mean over batch and fonts of "
+            "binary_cross_entropy_with_logits(logits, one_hot(labels, number of fonts))")
 
 
 # ---------------------------------------------------------------- lesson 07: real zi2zi checkpoints
@@ -1542,6 +1665,7 @@ def _upstream_skip_cases() -> list[tuple[str, dict, GeneratorConfig]]:
     return cases
 
 
+@_verdict_never_raises
 def check_skip_reader(skip_of_level) -> bool:
     """Lesson 07: ``skip_of_level(state_dict, level) -> "concat" | "add"`` for upstream files.
 
@@ -1559,6 +1683,9 @@ def check_skip_reader(skip_of_level) -> bool:
                 return fail(f"skip_of_level(state_dict, {level}) raised {type(error).__name__}: {error} (on {name})")
             if _not_written(answer):
                 return fail("not written yet: skip_of_level returns None")
+            if not isinstance(answer, str):
+                return fail(f"skip_of_level(state_dict, {level}) returned {answer!r} ({type(answer).__name__}); "
+                            f"return the string 'concat' or 'add'")
             if answer == "add_activated":
                 answer = "add"
             if answer != expected:
@@ -1595,6 +1722,7 @@ def surgery_parameter_change_reference() -> tuple[int, list[tuple[int, int]]]:
     return measured, parts
 
 
+@_verdict_never_raises
 def check_surgery_parameter_change(answer) -> bool:
     """Lesson 07: the change in parameters when the classic fixture loses the skips of levels 3 and 4."""
     measured, parts = surgery_parameter_change_reference()
@@ -1617,6 +1745,7 @@ def check_surgery_parameter_change(answer) -> bool:
                 f"x its output channels x 16 weights")
 
 
+@_verdict_never_raises
 def check_drop_skip_channels(drop_skip_channels) -> bool:
     """Lesson 07: ``drop_skip_channels(weight, skip_channels, transposed) -> weight`` cuts a
     parent's up-convolution weight for a removed concatenated skip.
