@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from zi2zi_lessons.checks import check_category_loss, check_constant_loss, check_copy_baseline
-from zi2zi_lessons.glyphs import load_glyphs
+from zi2zi_lessons.glyphs import UNSEEN_DATA, load_glyphs
 
 
 def verdict(capsys, checker, *args):
@@ -97,3 +97,25 @@ def test_the_copy_baseline_must_be_a_number(capsys, data, answer, expected_words
 @pytest.mark.parametrize("form", [float, np.float32, torch.tensor])
 def test_the_copy_baseline_in_any_numeric_form_passes(capsys, data, form):
     assert verdict(capsys, check_copy_baseline, form(right_copy_l1(data, 1)), data, 1)[0]
+
+
+def uint8_copy_l1(data, font_id, scale):
+    # |source - target| on the uint8 arrays themselves: the subtraction wraps around below 0
+    held = data.indices("held_out")
+    return float(np.abs(data.source[held] - data.targets[font_id, held]).mean()) / scale
+
+
+def unseen_copy_l1(data, font_id):
+    # the right formula on the other file the lesson loads: the unseen characters
+    unseen = load_glyphs(UNSEEN_DATA)
+    return right_copy_l1(unseen, font_id)
+
+
+@pytest.mark.parametrize("answer,expected_words", [
+    (lambda data: uint8_copy_l1(data, 1, 127.5), "uint8 subtraction wraps around"),
+    (lambda data: uint8_copy_l1(data, 1, 1.0), "uint8 subtraction wraps around"),
+    (lambda data: unseen_copy_l1(data, 1), "unseen characters"),
+])
+def test_the_copy_baseline_names_the_uint8_and_unseen_slips(capsys, data, answer, expected_words):
+    passed, out = verdict(capsys, check_copy_baseline, answer(data), data, 1)
+    assert not passed and expected_words in out, out

@@ -1,5 +1,6 @@
 """Lesson 07's checkers: the right answers pass, the typical wrong ones get a specific verdict."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -46,6 +47,21 @@ def test_surgery_parameter_change(capsys):
         assert not checks.check_surgery_parameter_change(wrong)
         out = capsys.readouterr().out
         assert out.startswith("✗") and message in out, (wrong, out)
+
+
+@pytest.mark.parametrize("form", [int, np.int64, float, torch.tensor])
+def test_surgery_parameter_change_takes_the_number_in_any_numeric_form(form, capsys):
+    # np.prod of the weights' shapes gives a NumPy integer: a right answer, rejected before
+    measured, _ = checks.surgery_parameter_change_reference()
+    assert checks.check_surgery_parameter_change(form(measured))
+    assert capsys.readouterr().out.startswith("✓")
+
+
+@pytest.mark.parametrize("wrong", [-10240.5, True, np.array([-10240, 0])])
+def test_surgery_parameter_change_still_wants_one_whole_number(wrong, capsys):
+    assert not checks.check_surgery_parameter_change(wrong)
+    out = capsys.readouterr().out
+    assert out.startswith("✗") and "integer" in out, out
 
 
 def right_cut(weight, skip_channels, transposed):

@@ -1451,6 +1451,30 @@ def check_seed002_parameters(answer, num_downs: int = 8, ngf: int = 64, output_n
 
 
 # ---------------------------------------------------------------- lesson 06: training
+def _copy_l1(data, font_id: int, split: str = "held_out") -> float:
+    """The copy-the-source L1 of ``data``'s ``split`` for target font ``font_id``, images in [-1, 1]."""
+    chars = data.indices(split)
+    source = data.source[chars].astype(np.float64) / 127.5
+    target = data.targets[font_id, chars].astype(np.float64) / 127.5
+    return float(np.abs(source - target).mean())
+
+
+def _other_file_diagnoses(data, font_id: int, l1_of) -> list[tuple[float, str]]:
+    """The copy L1 of the same font in the other shipped glyph file (the unseen characters when
+    ``data`` is the training file): the lessons load both, so a learner can take the wrong one."""
+    from .glyphs import UNSEEN_DATA, load_glyphs
+
+    try:
+        unseen = load_glyphs(UNSEEN_DATA)
+    except Exception:  # no unseen file on this machine: nothing to diagnose
+        return []
+    if unseen.fingerprint() != data.fingerprint() or set(unseen.characters) == set(data.characters):
+        return []
+    return [(l1_of(unseen), f"this is on the {len(unseen.indices('held_out')):,} unseen characters "
+                            f"({UNSEEN_DATA.name}), not on the validation split of the data you were given "
+                            f"(data.indices('held_out'))")]
+
+
 @_verdict_never_raises
 def check_copy_baseline(value, data, font_id: int, split: str = "held_out") -> bool:
     """Judge a hand-computed copy-the-source L1 for target font ``font_id``.
@@ -1485,6 +1509,12 @@ def check_copy_baseline(value, data, font_id: int, split: str = "held_out") -> b
     ]
     diagnoses += [(l1(chars, other, 127.5), f"this is font {other} ({data.font_labels[other]}), not font {font_id}")
                   for other in range(data.num_fonts) if other != font_id]
+    # uint8 arrays subtract modulo 256: |source - target| taken before converting to float wraps around
+    wrapped = np.abs(data.source[chars] - data.targets[font_id, chars]).astype(np.float64)
+    diagnoses += [(float(wrapped.mean()) / scale, "the images are uint8, and uint8 subtraction wraps around below 0 "
+                   "(3 - 5 = 254): convert to float (divide by 127.5) before subtracting")
+                  for scale in (127.5, 255.0, 1.0)]
+    diagnoses += _other_file_diagnoses(data, font_id, l1_of=lambda other: _copy_l1(other, font_id))
     for wrong, hint in diagnoses:
         if abs(value - wrong) <= 1e-4 * max(1.0, abs(wrong)):
             return fail(f"{value:.4f}; {hint}")
@@ -1913,8 +1943,10 @@ def check_surgery_parameter_change(answer) -> bool:
     measured, parts = surgery_parameter_change_reference()
     if _not_written(answer):
         return fail("not written yet: give the change as an integer (negative for fewer parameters)")
-    if isinstance(answer, bool) or not isinstance(answer, int):
+    whole = _whole_number(answer)
+    if whole is None:
         return fail(f"give the change as an integer number of parameters, got {answer!r}")
+    answer = whole  # an int, a NumPy integer (np.prod of shapes), 10240.0 or a one-element tensor
     if answer == measured:
         detail = " + ".join(f"{change:,} at level {parent}" for parent, change in parts)
         print(f"✓ {measured:+,} parameters ({detail}): the dropped input channels of the parents' 4x4 transposed convolutions")
