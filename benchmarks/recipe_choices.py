@@ -33,7 +33,10 @@ VARIANTS = {
     "l1 300, augment": ("L1 weight 300, zi2zi's augmentation", {"weights": {"l1": 300.0}, "augment": 0.2}),
     "l1 300": ("L1 weight 300, no augmentation", {"weights": {"l1": 300.0}}),
     "l1 1000": ("L1 weight 1000, no augmentation", {"weights": {"l1": 1000.0}}),
-    "l1 3000": ("L1 weight 3000, no augmentation (the lesson's recipe)", {"weights": {"l1": 3000.0}}),
+    "l1 3000": ("L1 weight 3000, no augmentation", {"weights": {"l1": 3000.0}}),
+    "l1 3000 halving": ("L1 weight 3000, no augmentation, zi2zi's learning-rate halving every 700 steps "
+                        "(the lesson's recipe)",
+                                 {"weights": {"l1": 3000.0}, "lr_halve_every": 700}),
 }
 
 

@@ -121,3 +121,15 @@ def test_train_refuses_bad_arguments_before_loading_anything(tmp_path, capsys):
 def test_the_module_runs_as_a_program():
     result = subprocess.run([sys.executable, "-m", "zi2zi_lessons", "--help"], capture_output=True, text=True, check=True)
     assert "build-data" in result.stdout and "evaluate" in result.stdout
+
+
+def test_the_learning_rate_halving_is_the_lessons_unless_the_option_says_otherwise():
+    from zi2zi_lessons import training
+    from zi2zi_lessons.__main__ import build_parser, training_config
+
+    parser = build_parser()
+    default = training_config(parser.parse_args(["train", "--steps", "1"]), num_fonts=3)
+    assert default.lr_halve_every == training.TrainingConfig().lr_halve_every == 700
+    never = training_config(parser.parse_args(["train", "--steps", "1", "--lr-halve-every", "0"]), num_fonts=3)
+    assert never.lr_halve_every == 0 and never.learning_rate_at(5000) == never.learning_rate
+    assert training.zi2zi_recipe().lr_halve_every == 0  # zi2zi halves every 10 epochs: never within the budget

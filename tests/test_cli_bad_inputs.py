@@ -282,6 +282,7 @@ def test_resuming_notices_other_pixels_from_the_same_fonts_and_characters(worksp
     (["--checkpoint-every", "0"], "argument --checkpoint-every: '0' must be a positive integer"),
     (["--threads", "0"], "argument --threads: '0' must be a positive integer"),
     (["--seed", "-1"], "argument --seed: '-1' must be an integer >= 0"),
+    (["--lr-halve-every", "-5"], "argument --lr-halve-every: '-5' must be an integer >= 0"),
     (["--architecture", "transformer"], "argument --architecture: invalid choice: 'transformer'"),
     (["--batch-size", "1000"], "--batch-size 1000: the data has only 24 training pairs"),
     (["--num-downs", "6"], "image height 32 does not work with num_downs=6"),

@@ -94,7 +94,7 @@ def test_the_shipped_reference_runs_and_recipe_choices_are_complete_and_consiste
 
 def test_the_recipe_table_needs_exactly_one_variant_with_the_lessons_recipe(tmp_path):
     choices = results.recipe_choices()
-    without = {name: choice for name, choice in choices.items() if name != "l1 3000"}
+    without = {name: choice for name, choice in choices.items() if name != "l1 3000 halving"}
     with pytest.raises(ValueError, match="exactly one variant"):
         results.recipe_choice_table(without, results.reference_runs())
     path = tmp_path / "choices.json"

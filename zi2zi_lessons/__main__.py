@@ -202,7 +202,8 @@ def training_config(args: argparse.Namespace, num_fonts: int):
     return training.TrainingConfig(
         generator=generator,
         weights=weights,
-        **{name: getattr(args, name) for name in ("batch_size", "learning_rate", "seed", "ndf") if getattr(args, name) is not None},
+        **{name: getattr(args, name) for name in ("batch_size", "learning_rate", "seed", "ndf", "lr_halve_every")
+           if getattr(args, name) is not None},
     )
 
 
@@ -397,6 +398,9 @@ def build_parser() -> argparse.ArgumentParser:
     optim = train.add_argument_group("optimisation and losses (not with --resume)")
     optim.add_argument("--batch-size", type=_positive_int, help="default 16; the global batch, shared among torchrun's processes")
     optim.add_argument("--learning-rate", type=_learning_rate, help="default 0.001")
+    optim.add_argument("--lr-halve-every", type=_non_negative_int, metavar="STEPS",
+                       help=f"halve the learning rates every STEPS steps, never below 0.0002; 0: never "
+                            f"(default {TrainingConfig().lr_halve_every}; zi2zi: every 10 epochs)")
     optim.add_argument("--seed", type=_non_negative_int, help="default 0")
     optim.add_argument("--l1-weight", type=_non_negative_float, help=f"default {TrainingConfig().weights.l1:g} (zi2zi: 100)")
     optim.add_argument("--adversarial-weight", type=_non_negative_float, help="default 1")
