@@ -97,6 +97,10 @@ def test_the_recipe_table_needs_exactly_one_variant_with_the_lessons_recipe(tmp_
     without = {name: choice for name, choice in choices.items() if name != "l1 3000"}
     with pytest.raises(ValueError, match="exactly one variant"):
         results.recipe_choice_table(without, results.reference_runs())
+    # the first column names the variants' seeds as the file records them (one seed each)
+    seeds = sorted({choice["config"]["seed"] for choice in choices.values()})
+    assert results.recipe_choice_table(choices, results.reference_runs()).columns[0] == \
+        f"variant (seed {', '.join(map(str, seeds))})"
     path = tmp_path / "choices.json"
     shutil.copy(results.RECIPE_CHOICES, path)
     assert results.recipe_choices(path) == choices

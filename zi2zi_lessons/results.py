@@ -183,8 +183,9 @@ def recipe_choice_table(choices: dict, runs: dict, architecture: str = "classic"
         rows.append((name, *(f"{f['l1']:.4f} ({f['reduction']:.1%}, {f['beats_blank_share']:.0%})" for f in fonts), against))
     rows.append((f"seed range of the lesson's recipe ({len(_seeds(runs, architecture))} seeds)",
                  *(f"{r:.4f}" for r in spread), ""))
+    seeds = ", ".join(str(seed) for seed in sorted({choice["config"]["seed"] for choice in choices.values()}))
     return Table(
-        columns=("variant (seed 0)", *(f["name"] for f in first["validation"]["fonts"]), "L1 minus the lesson's recipe"),
+        columns=(f"variant (seed {seeds})", *(f["name"] for f in first["validation"]["fonts"]), "L1 minus the lesson's recipe"),
         rows=tuple(rows),
         title="validation split: L1 (below copying, share beating a blank page) per target font",
         footer="A variant whose L1 differs from another's by less than the seed range is not shown to differ.",
