@@ -65,6 +65,7 @@ def checkers(data):
         "copy_baseline": lambda value: checks.check_copy_baseline(value, data, 1),
         "constant_loss": lambda value: checks.check_constant_loss(lambda generator, source, fake: value),
         "category_loss": lambda value: checks.check_category_loss(lambda logits, labels: value),
+        "recipe_comparison": lambda value: checks.check_recipe_comparison(lambda data, steps, seeds: value),
         "skip_reader": lambda value: checks.check_skip_reader(lambda state_dict, level: value),
         "surgery_parameter_change": lambda value: checks.check_surgery_parameter_change(value),
         "drop_skip_channels": lambda value: checks.check_drop_skip_channels(lambda weight, channels, transposed: value),

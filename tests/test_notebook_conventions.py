@@ -2,12 +2,13 @@
 followed by a cell tagged `prediction`; at least two exercises, each a template
 (`exercise`), its solution (`solution`, so that the learner edition drops it) and a checked
 checker cell; cells that fail on purpose carry both the tag and the nbval comment;
-`## Sources` closes the lesson. Each rule names every problem it finds; here they are tried
-on notebooks with known faults."""
+`## Sources` closes the lesson. Each rule names every problem it finds; they are tried on
+notebooks with known faults, then applied to every lesson (notebooks/NN_*.ipynb)."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -158,3 +159,21 @@ def test_a_notebook_that_follows_every_rule_passes():
 def test_each_broken_rule_is_named(cells, rule, expected):
     problems = RULES[rule](cells)
     assert any(expected in problem for problem in problems), problems
+
+
+# ---------------------------------------------------------------- the rules on the lessons themselves
+
+REPO = Path(__file__).resolve().parents[1]
+LESSONS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_the_lessons_are_found():
+    assert LESSONS, f"no lesson notebooks matched notebooks/[0-9][0-9]_*.ipynb under {REPO}"
+
+
+@pytest.mark.parametrize("rule", list(RULES))
+@pytest.mark.parametrize("path", LESSONS, ids=[p.stem for p in LESSONS])
+def test_every_lesson_follows_every_rule(path, rule):
+    cells = nbformat.read(path, as_version=4).cells
+    problems = RULES[rule](cells)
+    assert not problems, f"notebooks/{path.name} breaks the {rule!r} rule:\n  " + "\n  ".join(problems)

@@ -566,7 +566,8 @@ def test_category_loss_checker_accepts_zi2zis_loss_and_names_each_typical_mistak
 
 
 def test_solutions_of_lesson_06_pass_their_checkers_and_train(latin, capsys):
-    from zi2zi_lessons.checks import check_category_loss, check_constant_loss, check_copy_baseline
+    from zi2zi_lessons.checks import (check_category_loss, check_constant_loss, check_copy_baseline,
+                                      check_recipe_comparison)
     from zi2zi_lessons.glyphs import load_glyphs
 
     solutions = load_solution_cells("06_train_a_tiny_zi2zi")
@@ -580,6 +581,8 @@ def test_solutions_of_lesson_06_pass_their_checkers_and_train(latin, capsys):
         assert len(evaluation.generated_l1) == latin.num_fonts
         assert all(math.isfinite(value) and value > 0 for value in evaluation.generated_l1)
     assert "zi2zi seed 1: validation L1" in capsys.readouterr().out
+    assert check_recipe_comparison(solutions.compare_with_zi2zi)
+    assert capsys.readouterr().out.startswith("✓ correct: your 4 runs")  # what the solution prints is not shown
 
 
 def test_the_progress_bar_keeps_one_line_in_a_notebook(monkeypatch, latin):

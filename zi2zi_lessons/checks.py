@@ -6,7 +6,9 @@ Every checker returns ``True`` when the answer is right, ``False`` otherwise.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import math
 import numbers
 from collections.abc import Iterable, Mapping
@@ -18,6 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import anatomy
+from . import glyphs as _glyphs
+from . import training as _training
 from .anatomy import build_meta, count_parameters
 from .attention import SelfAttention, self_attention_parameter_count
 from .cost import attention_matrix_bytes, convolution_multiply_adds
@@ -1668,6 +1672,187 @@ def _category_loss_verdict(category_loss, logits: torch.Tensor, labels: torch.Te
             return f"{hint} (on {batch})"
     return (f"got {value.item():.4g} on {batch}, expected {right.item():.4g} = mean over batch and fonts of "
             "binary_cross_entropy_with_logits(logits, one_hot(labels, number of fonts))")
+
+
+# The problem check_recipe_comparison sets: the first RECIPE_CHECK_CHARACTERS characters of the
+# shipped glyphs (every 10th of them in the validation split), a few steps, two seeds.
+RECIPE_CHECK_CHARACTERS = 400
+RECIPE_CHECK_STEPS = 2
+RECIPE_CHECK_SEEDS = (0, 1)
+RECIPES = ("zi2zi", "lesson")
+_RECIPE_TOLERANCE = 1e-6  # trainings are deterministic per seed: the same run gives the same L1
+
+
+def recipe_check_data(characters: int = RECIPE_CHECK_CHARACTERS):
+    """The data ``check_recipe_comparison`` hands to the learner's function: the first
+    ``characters`` characters of ``glyphs.load_glyphs()``, with their split (training and
+    validation) as in the shipped data, so that a validation split is seconds to evaluate."""
+    data = _glyphs.load_glyphs()
+    if isinstance(characters, bool) or not isinstance(characters, int) or not 0 < characters <= len(data.characters):
+        raise ValueError(f"characters={characters!r} is not accepted: give a whole number from 1 to "
+                         f"{len(data.characters)} (the shipped data's characters)")
+    keep = slice(0, characters)
+    return replace(data, characters=data.characters[keep], source=data.source[keep],
+                   targets=data.targets[:, keep], held_out=data.held_out[keep])
+
+
+def recipe_config(recipe: str, data, seed: int):
+    """The run ``(recipe, seed)`` of the comparison: the classic tiny generator trained with
+    ``training.zi2zi_recipe`` (``"zi2zi"``) or ``training.TrainingConfig`` (``"lesson"``)."""
+    if recipe not in RECIPES:
+        raise ValueError(f"recipe={recipe!r} is not accepted: use one of {', '.join(map(repr, RECIPES))}")
+    generator = tiny_generator_config("classic", data.num_fonts)
+    if recipe == "zi2zi":
+        return _training.zi2zi_recipe(generator=generator, seed=seed)
+    return _training.TrainingConfig(generator=generator, seed=seed)
+
+
+def _validation_l1(data, config, steps: int) -> np.ndarray:
+    """Per-font L1 on the validation split after ``steps`` steps: ``evaluate(...).generated_l1``
+    computed without the SSIM that ``evaluate`` adds (the same numbers, in less time)."""
+    trainer = _training.Trainer(data, config)
+    trainer.train(steps, progress=False)
+    generated = _training.generate_split(trainer.generator, data, "held_out")
+    return _training.per_character_l1(data, "held_out", generated)["generated"].mean(axis=1)
+
+
+def _l1_of(evaluation, fonts: int):
+    """The per-font L1 of one returned run as an array, or a verdict string."""
+    if isinstance(evaluation, (int, float, np.floating, np.integer, torch.Tensor, np.ndarray, list, tuple)):
+        return (f"returned a {type(evaluation).__name__} for a run; give each run's Evaluation, what "
+                f"training.evaluate(trainer.generator, data) returns")
+    l1 = getattr(evaluation, "generated_l1", None)
+    if l1 is None:
+        return (f"returned a {type(evaluation).__name__} for a run; give each run's Evaluation, what "
+                f"training.evaluate(trainer.generator, data) returns")
+    values = np.asarray([float(v) for v in l1], dtype=np.float64)
+    if values.shape != (fonts,):
+        return f"a run's generated_l1 holds {values.size} values; the data has {fonts} target fonts"
+    return values
+
+
+def _same_l1(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(np.all(np.abs(a - b) <= _RECIPE_TOLERANCE))
+
+
+def _characters_hint(evaluated: int, data, run: str) -> str | None:
+    """A verdict when a run was evaluated on another set of characters than the validation split."""
+    validation = len(data.indices("held_out"))
+    if evaluated == validation:
+        return None
+    named = {len(data.indices("train")): "the training characters of the data: the validation split is "
+                                         "training.evaluate's default (data.indices('held_out'))",
+             len(data.characters): "every character of the data, the training ones included: evaluate on the "
+                                   "validation split, training.evaluate's default"}
+    unseen = _glyphs.load_glyphs(_glyphs.UNSEEN_DATA)
+    named.setdefault(len(unseen.indices("held_out")),
+                     "the unseen characters (glyphs.UNSEEN_DATA): they are kept for the final report; a recipe "
+                     "is chosen on the validation split of the data given, training.evaluate(trainer.generator, data)")
+    named.setdefault(len(_glyphs.load_glyphs().indices("held_out")),
+                     "the validation split of glyphs.load_glyphs(), not of the data given to your function: "
+                     "train and evaluate on its argument data")
+    what = named.get(evaluated, "another set of characters")
+    return (f"{run} was evaluated on {evaluated:,} characters, {what} (the check's data has {validation} "
+            f"validation characters)")
+
+
+@_verdict_never_raises
+def check_recipe_comparison(compare_with_zi2zi) -> bool:
+    """Judge ``compare_with_zi2zi(data, steps, seeds) -> {(recipe, seed): Evaluation}``, lesson
+    06's comparison of zi2zi's recipe with the lesson's.
+
+    It runs the learner's function on a small problem, ``RECIPE_CHECK_STEPS`` steps and seeds
+    ``RECIPE_CHECK_SEEDS`` on ``recipe_check_data()`` (the first ``RECIPE_CHECK_CHARACTERS``
+    characters of the shipped glyphs, so that evaluating their validation split takes a
+    fraction of a second: the check restricts the evaluation, and the reference is computed
+    on the same restricted data), and compares each run's per-font L1 with the reference's:
+    the classic tiny generator trained with ``training.zi2zi_recipe`` (key ``("zi2zi", seed)``)
+    or ``training.TrainingConfig`` (key ``("lesson", seed)``), ``seed=seed``, for ``steps``
+    steps (``Trainer(data, config).train(steps)``), then ``training.evaluate(trainer.generator,
+    data)`` on the validation split. Trainings are deterministic per seed, so the L1 must be
+    the same to 1e-6. Names the usual slips: keys or seeds missing, evaluating on other
+    characters (the unseen ones, the training ones), one seed reused for every run, one
+    recipe for both, a model never trained. What the learner's function prints is not shown
+    (the verdict is one line); the learner's random state is left as it was.
+    """
+    data = recipe_check_data()
+    steps, seeds = RECIPE_CHECK_STEPS, RECIPE_CHECK_SEEDS
+    call = f"compare_with_zi2zi(data, steps={steps}, seeds={seeds})"
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(printed):
+            answer = compare_with_zi2zi(data, steps, seeds)
+    except Exception as error:  # the learner's code: report any failure as a verdict
+        return _raised(call, error)
+    if _not_written(answer):
+        return fail(f"not written yet: {call} returned {answer!r}")
+    if not isinstance(answer, Mapping):
+        return fail(f"{call} returned a {type(answer).__name__}; return a dict {{(recipe, seed): Evaluation}} "
+                    f"with recipe 'zi2zi' or 'lesson'")
+    expected = [(recipe, seed) for seed in seeds for recipe in RECIPES]
+    keys = list(answer)
+    missing = [key for key in expected if key not in answer]
+    if missing:
+        found_seeds = sorted({key[1] for key in keys if isinstance(key, tuple) and len(key) == 2
+                              and key[0] in RECIPES}, key=repr)
+        if found_seeds and all(seed in seeds for seed in found_seeds) and len(found_seeds) < len(seeds):
+            absent = [seed for seed in seeds if seed not in found_seeds]
+            return fail(f"{call} has no run for seed {', '.join(map(str, absent))}: train both recipes once per "
+                        f"seed in seeds (keys {expected})")
+        return fail(f"{call} returned the keys {keys[:6]}{' ...' if len(keys) > 6 else ''}; expected one per "
+                    f"recipe and seed: {expected}")
+    extra = [key for key in keys if key not in expected]
+    if extra:
+        return fail(f"{call} returned runs {extra[:4]} beside the expected ones {expected}: one per recipe and seed")
+
+    values = {}
+    for key in expected:
+        run = f"run {key}"
+        l1 = _l1_of(answer[key], data.num_fonts)
+        if isinstance(l1, str):
+            return fail(f"{run}: {l1}")
+        evaluated = getattr(answer[key], "characters", None)
+        if isinstance(evaluated, (int, np.integer)) and not isinstance(evaluated, bool):
+            hint = _characters_hint(int(evaluated), data, run)
+            if hint:
+                return fail(hint)
+        values[key] = l1
+
+    reference = {key: _validation_l1(data, recipe_config(key[0], data, key[1]), steps) for key in expected}
+    wrong = [key for key in expected if not _same_l1(values[key], reference[key])]
+    if not wrong:
+        means = {key: float(reference[key].mean()) for key in expected}
+        per_recipe = "; ".join(f"{recipe} " + " / ".join(f"{means[(recipe, seed)]:.4f}" for seed in seeds)
+                               for recipe in RECIPES)
+        print(f"✓ correct: your {len(expected)} runs ({steps} steps, {len(data.indices('held_out'))} validation "
+              f"characters) match the reference; validation L1, mean over fonts, seeds "
+              f"{' / '.join(map(str, seeds))}: {per_recipe}")
+        return True
+
+    key = wrong[0]
+    recipe, seed = key
+    run = f"run {key}"
+    untrained = _validation_l1(data, recipe_config(recipe, data, seed), 0)
+    if _same_l1(values[key], untrained):
+        return fail(f"{run} has the L1 of the untrained generator: train it for the given steps "
+                    f"(trainer.train(steps, progress=False)) before evaluating it")
+    other = RECIPES[1 - RECIPES.index(recipe)]
+    if _same_l1(values[key], reference[(other, seed)]):
+        if _same_l1(values[(other, seed)], reference[key]):
+            return fail(f"the '{recipe}' and '{other}' runs are swapped: '{recipe}' is trained with "
+                        + ("training.zi2zi_recipe(...)" if recipe == "zi2zi" else "training.TrainingConfig(...)"))
+        build = "training.zi2zi_recipe(generator=..., seed=seed)" if recipe == "zi2zi" else \
+            "training.TrainingConfig(generator=..., seed=seed)"
+        return fail(f"{run} is the '{other}' recipe's run: both recipes were trained with the same config; "
+                    f"train the '{recipe}' runs with {build}")
+    for reused in seeds:
+        if reused != seed and _same_l1(values[key], reference[(recipe, reused)]):
+            return fail(f"{run} is the run of seed {reused}: each run must be trained with its own seed "
+                        f"(the config's seed=seed), or the seeds measure nothing")
+    return fail(f"{run}: validation L1 {', '.join(f'{v:.4f}' for v in values[key])}, expected "
+                f"{', '.join(f'{v:.4f}' for v in reference[key])}: train the classic tiny generator "
+                f"(training.tiny_generator_config('classic', data.num_fonts)) for exactly steps steps with the "
+                f"recipe's config and seed=seed, then training.evaluate(trainer.generator, data)")
 
 
 # ---------------------------------------------------------------- lesson 07: real zi2zi checkpoints
