@@ -39,7 +39,7 @@ def test_solutions_of_lesson_04_pass_their_checkers(capsys):
 def test_solutions_of_lesson_05_pass_their_checkers(capsys):
     solutions = load_solution_cells("05_where_attention_goes")
     assert verdict(capsys, check_matrix_bytes, solutions.matrix_bytes)[0]
-    assert verdict(capsys, check_diffusion_levels, solutions.levels_taking_the_diffusion_block, ngf=16)[0]
+    assert verdict(capsys, check_diffusion_levels, solutions.levels_taking_the_diffusion_block, ngf=24)[0]
     assert verdict(capsys, check_seed002_parameters, solutions.seed002_added_parameters)[0]
 
 
@@ -177,6 +177,15 @@ def test_matrix_bytes_accepts_a_tensor_result(capsys):
 def test_diffusion_levels_rejects_typical_mistakes(capsys, answer, hint):
     result, out = verdict(capsys, check_diffusion_levels, answer, ngf=16)
     assert not result and hint in out
+
+
+def test_diffusion_levels_at_ngf_24_as_the_lesson_asks(capsys):
+    # widths 24, 48, 96, 192...: 8 heads take every level, GroupNorm(32) only levels 3-8
+    assert verdict(capsys, check_diffusion_levels, {3, 4, 5, 6, 7, 8}, ngf=24)[0]
+    result, out = verdict(capsys, check_diffusion_levels, set(range(1, 9)), ngf=24)  # the heads checked alone
+    assert not result and "level 1 has 24 channels and cannot take it" in out and "level 2 has 48 channels" in out
+    result, out = verdict(capsys, check_diffusion_levels, {2, 3, 4, 5, 6, 7, 8}, ngf=24)  # ngf=16's answer, copied
+    assert not result and "level 2 has 48 channels" in out
 
 
 def test_diffusion_levels_accepts_any_collection_of_the_right_levels(capsys):

@@ -16,6 +16,22 @@ def test_verdict_forms():
     assert [verdict_kind(v) for v in ("holds", "does not hold", "holds only when x")] == [HOLDS, DOES_NOT_HOLD, CONDITIONAL]
 
 
+def test_verdict_names_what_it_rests_on():
+    one_run = "on one trained run (seed 0)"
+    assert verdict(False, evidence=one_run) == "does not hold on one trained run (seed 0)"
+    assert verdict(True, evidence=one_run) == "holds on one trained run (seed 0)"
+    assert verdict(False, "the font is UKai", evidence=one_run) == "holds only when the font is UKai on one trained run (seed 0)"
+    assert [verdict_kind(verdict(h, w, evidence=one_run)) for h, w in ((True, None), (False, None), (False, "x"))] == [
+        HOLDS, DOES_NOT_HOLD, CONDITIONAL]
+    table = claims_table([Claim("a", "x", "1", verdict(False, evidence=one_run))])
+    assert table.counts()["does not hold"] == 1 and "✗ does not hold on one trained run" in str(table)
+    for bad in ("", "  ", 3):
+        with pytest.raises(ValueError, match="evidence="):
+            verdict(False, evidence=bad)
+    with pytest.raises(ValueError, match="verdict='holdsx'"):
+        verdict_kind("holdsx")
+
+
 def test_claim_rejects_free_form_verdicts_and_empty_fields():
     with pytest.raises(ValueError, match="verdict='mostly true'"):
         Claim("seed", "claim", "measured", "mostly true")

@@ -347,6 +347,8 @@ def test_attention_ablation_measures_each_block_and_restores_it(few_glyphs):
     assert attention_ablation(model, few_glyphs, described="glyphs nobody drew").table().title.endswith("4 glyphs nobody drew")
     assert table.column("attention") == ["all on", "level 3 off", "level 4 off"]
     assert table.column("rise")[2] == "+0.0000"
+    # gammas to 4 decimals: +0.1262 and -0.1257 must not both read as 0.126
+    assert table.column("gamma") == ["", "+0.8000", "+0.0000"]
     with pytest.raises(ValueError, match="level=5"):
         result.rise(5)
 
@@ -370,3 +372,22 @@ def test_plot_level_changes_draws_each_pairs_change():
     plt.close(figure)
     with pytest.raises(ValueError, match="one depth"):
         plot_level_changes({"a": ({}, {}), "b": (SEED_000, SEED_000)})
+
+
+def test_head_costs_counts_flops_and_softmax_entries_per_head_count():
+    from zi2zi_lessons.cost import head_costs
+
+    table = head_costs(channels=64, side=4, heads=(1, 2, 8), batch=2)
+    assert table.column("heads") == [1, 2, 8]
+    assert len(set(table.column("parameters"))) == 1  # the same convolutions, cut into more heads
+    n = 4 * 4
+    # matrix products: q k^T and weights @ v, each batch x N x N x C multiply-adds, 2 FLOPs each
+    assert table.column("of which attention bmm") == [2 * 2 * (2 * n * n * 64)] * 3
+    assert len(set(table.column("FLOPs"))) == 1
+    assert table.column("softmax entries") == [2 * h * n * n for h in (1, 2, 8)]
+    with pytest.raises(ValueError, match="heads=\\[0\\]"):
+        head_costs(heads=(0,))
+    with pytest.raises(ValueError, match="side=0"):
+        head_costs(side=0)
+    with pytest.raises(ValueError, match="num_heads=3"):
+        head_costs(channels=64, heads=(3,))

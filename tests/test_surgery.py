@@ -139,3 +139,38 @@ def test_l1_per_font_is_the_l1_that_evaluate_reports():
     assert l1_per_font(generator, small, "all") == pytest.approx(expected, abs=1e-6)
     with pytest.raises(ValueError, match="no 'held_out' characters"):
         l1_per_font(generator, dataclasses.replace(small, held_out=small.held_out & False), "held_out")
+
+
+def test_evaluation_set_names_what_the_characters_are_to_the_training_data():
+    import dataclasses
+
+    import numpy as np
+
+    from zi2zi_lessons import glyphs
+    from zi2zi_lessons.surgery import evaluation_set
+
+    shipped = glyphs.load_glyphs()
+    held = np.flatnonzero(shipped.held_out)[:3]
+    trained = np.flatnonzero(~shipped.held_out)[:2]
+
+    def subset(indices, held_out):
+        return dataclasses.replace(shipped, characters="".join(shipped.characters[i] for i in indices),
+                                   source=shipped.source[indices], targets=shipped.targets[:, indices],
+                                   held_out=np.full(len(indices), held_out))
+
+    small = subset(np.concatenate([held, trained]), True)
+    small.held_out[len(held):] = False
+    unseen = glyphs.load_glyphs(glyphs.UNSEEN_DATA)
+    assert evaluation_set(shipped, unseen, "held_out") == ("unseen", 0)
+    assert evaluation_set(shipped, shipped, "held_out") == ("validation", 0)
+    assert evaluation_set(small, subset(held, True), "held_out") == ("validation", 0)
+    assert evaluation_set(small, subset(trained, True), "held_out") == ("held_out (2 trained on)", 2)
+    assert evaluation_set(shipped, shipped, "all") == (f"all ({int((~shipped.held_out).sum()):,} trained on)",
+                                                       int((~shipped.held_out).sum()))
+    mixed = dataclasses.replace(unseen, characters=unseen.characters[:2] + shipped.characters[held[0]],
+                                source=np.concatenate([unseen.source[:2], shipped.source[held[:1]]]),
+                                targets=np.concatenate([unseen.targets[:, :2], shipped.targets[:, held[:1]]], axis=1),
+                                held_out=np.ones(3, dtype=bool))
+    assert evaluation_set(shipped, mixed, "held_out") == ("validation and unseen", 0)
+    with pytest.raises(ValueError, match="split='train'.*no such characters"):
+        evaluation_set(shipped, unseen, "train")

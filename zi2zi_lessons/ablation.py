@@ -69,7 +69,7 @@ class AttentionAblation:
     def table(self) -> Table:
         rows = [("all on", "", "", *(f"{v:.4f}" for v in self.intact_l1), f"{np.mean(self.intact_l1):.4f}", "")]
         for level, side, gamma, off in zip(self.levels, self.maps, self.gammas, self.off_l1):
-            rows.append((f"level {level} off", side, f"{gamma:+.3f}", *(f"{v:.4f}" for v in off),
+            rows.append((f"level {level} off", side, f"{gamma:+.4f}", *(f"{v:.4f}" for v in off),
                          f"{np.mean(off):.4f}", f"{self.mean_rise(level):+.4f}"))
         return Table(
             columns=("attention", "map", "gamma", *(f"L1 {font}" for font in self.fonts), "L1 mean", "rise"),

@@ -34,30 +34,42 @@ CONDITIONAL = "holds only when ..."
 _ONLY_WHEN = "holds only when "
 
 
-def verdict(holds: bool, only_when: str | None = None) -> str:
+def verdict(holds: bool, only_when: str | None = None, evidence: str | None = None) -> str:
     """``"holds"`` or ``"does not hold"``; with ``only_when``, a claim that holds under a
     condition the measurement found: ``"holds only when <only_when>"``.
 
     ``verdict(True)`` -> "holds"; ``verdict(False)`` -> "does not hold";
     ``verdict(False, "the skips concatenate")`` -> "holds only when the skips concatenate"
     (the claim is false as stated, true under that condition).
+
+    ``evidence`` names what the verdict rests on when that limits it, e.g. a single
+    training run: ``verdict(False, evidence="on one trained run (seed 0)")`` ->
+    "does not hold on one trained run (seed 0)". It is appended to any of the three forms.
     """
+    if evidence is not None and (not isinstance(evidence, str) or not evidence.strip()):
+        raise ValueError(f"evidence={evidence!r} is not accepted: give a non-empty string or None")
     if holds:
-        return HOLDS
-    if only_when:
-        return _ONLY_WHEN + only_when
-    return DOES_NOT_HOLD
+        text = HOLDS
+    elif only_when:
+        text = _ONLY_WHEN + only_when
+    else:
+        text = DOES_NOT_HOLD
+    return f"{text} {evidence.strip()}" if evidence else text
 
 
 def verdict_kind(text: str) -> str:
-    """``HOLDS``, ``CONDITIONAL`` or ``DOES_NOT_HOLD`` for a verdict string."""
-    if text in (HOLDS, DOES_NOT_HOLD):
-        return text
-    if text.startswith(_ONLY_WHEN) and len(text) > len(_ONLY_WHEN):
-        return CONDITIONAL
+    """``HOLDS``, ``CONDITIONAL`` or ``DOES_NOT_HOLD`` for a verdict string (with or
+    without the ``evidence`` that ``verdict`` appends)."""
+    if isinstance(text, str):
+        if text.startswith(_ONLY_WHEN) and len(text.strip()) > len(_ONLY_WHEN.strip()):
+            return CONDITIONAL
+        for kind in (DOES_NOT_HOLD, HOLDS):
+            if text == kind or (text.startswith(kind + " ") and text[len(kind):].strip()
+                                and not text.startswith(_ONLY_WHEN)):
+                return kind
     raise ValueError(
         f"verdict={text!r} is not accepted: use 'holds', 'does not hold' or "
-        f"'holds only when <condition>' (verdict() builds them)"
+        f"'holds only when <condition>', optionally followed by what it rests on (verdict() builds them)"
     )
 
 

@@ -34,7 +34,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchinfo import summary as torchinfo_summary
 
 from .anatomy import Table, build_meta
-from .attention import SelfAttention, matrix_attention
+from .attention import MultiHeadSelfAttention, SelfAttention, matrix_attention
 
 __all__ = [
     "attention_matrix_entries",
@@ -47,6 +47,7 @@ __all__ = [
     "level_attention_costs",
     "time_self_attention",
     "attention_multiply_adds",
+    "head_costs",
     "attention_cost",
     "convolution_multiply_adds",
     "multiply_adds",
@@ -238,6 +239,50 @@ def attention_multiply_adds(channels: int, side: int, batch: int = 1) -> int:
     with FlopCounterMode(display=False) as counter:
         matrix_attend(block, x)
     return counter.get_total_flops() // 2
+
+
+def _softmax_entries(*shapes, out_shape=None, **kwargs) -> int:
+    """A ``FlopCounterMode`` formula for the softmax: the entries it normalises (each
+    takes an exponential, a share of a sum and a division; counted once)."""
+    return math.prod(out_shape)
+
+
+def head_costs(channels: int = 512, side: int = 16, heads: Sequence[int] = (1, 2, 4, 8, 16),
+               batch: int = 1, num_groups: int = 32) -> Table:
+    """Per head count: the parameters of ``MultiHeadSelfAttention(channels, num_heads=h)``,
+    the FLOPs of one forward pass on ``batch`` maps of ``side x side`` counted by PyTorch's
+    ``FlopCounterMode`` (convolutions and the attention's matrix products), and the softmax
+    entries the same counter counts with a formula of ours (PyTorch's counter has none for
+    the softmax).
+
+    Counted on the ``meta`` device, where ``scaled_dot_product_attention`` takes its math
+    path (``bmm``, softmax, ``bmm``): shapes only, nothing is computed, deterministic.
+    (On the CPU the fused kernel runs, and this PyTorch's counter does not count it.)
+    """
+    heads = list(heads)
+    if not heads or any(isinstance(h, bool) or not isinstance(h, int) or h <= 0 for h in heads):
+        raise ValueError(f"heads={heads!r} is not accepted: give positive integers, e.g. (1, 2, 4, 8)")
+    for name, value in (("side", side), ("batch", batch)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise ValueError(f"{name}={value!r} is not accepted: it must be a positive integer")
+    softmax = {torch.ops.aten._softmax: _softmax_entries, torch.ops.aten._safe_softmax: _softmax_entries}
+    rows = []
+    for h in heads:
+        with torch.device("meta"):
+            block = MultiHeadSelfAttention(channels, num_heads=h, num_groups=num_groups)  # validates the widths
+            x = torch.zeros(batch, channels, side, side)
+        with FlopCounterMode(display=False, custom_mapping=softmax) as counter:
+            block(x)
+        counts = {str(op): n for op, n in counter.get_flop_counts()["Global"].items()}
+        softmax_entries = sum(n for op, n in counts.items() if "softmax" in op)
+        rows.append((h, sum(p.numel() for p in block.parameters()), counter.get_total_flops() - softmax_entries,
+                     counts.get("aten.bmm", 0), softmax_entries))
+    return Table(
+        columns=("heads", "parameters", "FLOPs", "of which attention bmm", "softmax entries"),
+        rows=tuple(rows),
+        title=f"MultiHeadSelfAttention({channels}) on {side}x{side}, batch {batch}: one forward pass, counted",
+        footer="FLOPs: FlopCounterMode (a multiply-add is 2); softmax entries: counted by the same pass",
+    )
 
 
 def attention_cost(

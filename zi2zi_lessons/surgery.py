@@ -221,6 +221,28 @@ def surgery_experiment(reference, dataset: GlyphDataset, steps: int, seeds, spli
     return results
 
 
+def evaluation_set(training_data: GlyphDataset, evaluation_data: GlyphDataset, split: str = "held_out") -> tuple[str, int]:
+    """What the lessons call the characters ``split`` of ``evaluation_data`` is, seen from the
+    data a model trained on, and how many of them are training characters of ``training_data``.
+
+    ``"unseen"``: none of them is in ``training_data`` at all (lesson 06's ``data/unseen_64.npz``);
+    ``"validation"``: they are ``training_data``'s held-out split or part of it;
+    ``"validation and unseen"``: some of each; ``"<split> (N trained on)"`` when any of
+    them is a training character, so that such a set is never called unseen.
+    """
+    evaluated = set(evaluation_data.split_characters(split))
+    if not evaluated:
+        raise ValueError(f"split={split!r}: the evaluation data have no such characters to evaluate on")
+    trained = evaluated & set(training_data.split_characters("train"))
+    if trained:
+        return f"{split} ({len(trained):,} trained on)", len(trained)
+    if not evaluated & set(training_data.characters):
+        return "unseen", 0
+    if evaluated <= set(training_data.characters):
+        return "validation", 0
+    return "validation and unseen", 0
+
+
 def seed_range(runs) -> tuple[float, float, float]:
     """``(min, median, max)`` of the runs' overall L1."""
     values = np.array([run["overall"] for run in runs])
