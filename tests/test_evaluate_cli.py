@@ -40,7 +40,9 @@ def run(capsys, *argv):
 def test_evaluate_prints_every_number_per_font(run_and_data, capsys):
     code, out, err = run(capsys, "evaluate", run_and_data / "run.pt", run_and_data / "unseen.npz")
     assert code == 0, err
-    assert "L1 on 7 held-out characters" in out
+    # the file has no training characters: they are "unseen", not the validation split's "held-out"
+    assert "L1 on 7 unseen characters" in out and "held-out" not in out
+    assert "data: 7 unseen characters (none for training)" in out
     for column in ("copy source", "blank page", "beats blank", "SSIM", "reduction"):
         assert column in out
     assert "DejaVu Serif" in out and "DejaVu Sans Mono" in out

@@ -199,8 +199,21 @@ def test_build_refuses_empty_lists_and_nothing_in_common():
 def test_held_out_every_one_makes_an_evaluation_set():
     dataset, _ = build_dataset(SANS, [SERIF], "XYZ", size=32, held_out_every=1)
     assert dataset.held_out.all() and len(dataset.indices("train")) == 0
+    # its characters are "unseen" (none for training), not the validation split's "held out"
+    assert dataset.is_evaluation_set and dataset.split_name("held_out") == dataset.split_name("all") == "unseen"
+    assert dataset.describe().startswith("3 unseen characters (none for training), 32x32 px")
+    assert "held out" not in dataset.describe()
     dataset, _ = build_dataset(SANS, [SERIF], "XYZ", size=32, held_out_every=0)
-    assert not dataset.held_out.any()
+    assert not dataset.held_out.any() and not dataset.is_evaluation_set
+
+
+def test_a_training_file_names_its_validation_split_held_out():
+    dataset, _ = build_dataset(SANS, [SERIF], "ABCDEFGH", size=32, held_out_every=4)
+    assert not dataset.is_evaluation_set
+    assert dataset.describe().startswith("8 characters (6 train, 2 held out), 32x32 px")
+    assert [dataset.split_name(s) for s in ("train", "held_out", "all")] == ["train", "held-out", "all"]
+    with pytest.raises(ValueError, match="split='validation' is not accepted"):
+        dataset.split_name("validation")
 
 
 def test_save_and_load_give_back_the_same_data(tmp_path):

@@ -97,8 +97,69 @@ def test_the_recipe_table_needs_exactly_one_variant_with_the_lessons_recipe(tmp_
     without = {name: choice for name, choice in choices.items() if name != "l1 3000 halving"}
     with pytest.raises(ValueError, match="exactly one variant"):
         results.recipe_choice_table(without, results.reference_runs())
+    # the first column names the variants' seeds as the file records them (one seed each)
+    seeds = sorted({choice["config"]["seed"] for choice in choices.values()})
+    assert results.recipe_choice_table(choices, results.reference_runs()).columns[0] == \
+        f"variant (seed {', '.join(map(str, seeds))})"
     path = tmp_path / "choices.json"
     shutil.copy(results.RECIPE_CHOICES, path)
     assert results.recipe_choices(path) == choices
     with pytest.raises(ValueError, match="does not exist"):
         results.recipe_choices(tmp_path / "none.json")
+
+
+# ------------------------------------------------------------------ loss curves
+def made_up_history(steps=200):
+    import numpy as np
+
+    l1 = [1.0] * 10 + [0.05] * 5 + [0.0] * (steps - 15)     # falls at step 11
+    adversarial = [2.0] * steps
+    for step in (1, 50, 120):                                # 3 steps at or below log 2 (0.6931...)
+        adversarial[step - 1] = 0.5 if step != 120 else float(np.log(2))
+    category = [0.4] * 50 + [0.02] * 50 + [0.01] * (steps - 100)
+    return {"l1": l1, "adversarial": adversarial, "category": category, "constant": [0.0] * steps}
+
+
+def test_loss_curve_facts_measure_the_fall_the_adversarial_share_and_the_category_windows():
+    facts = results.loss_curve_facts(made_up_history(), smooth=10, window=50)
+    # the 90% threshold is 1.0 - 0.9 * (1.0 - 0.0) = 0.1; the mean of the 10 steps ending at
+    # step 19 is (1.0 + 5 x 0.05) / 10 = 0.125, ending at step 20 it is 5 x 0.05 / 10 = 0.025
+    assert (facts.steps, facts.l1_start, facts.l1_end) == (200, 1.0, 0.0)
+    assert facts.l1_90_step == 20
+    assert facts.adversarial_not_above == (1, 50, 120)        # log 2 itself is not above it
+    assert facts.adversarial_above_share == pytest.approx(197 / 200)
+    assert facts.category_medians == ((1, 50, 0.4), (51, 100, 0.02), (101, 150, 0.01), (151, 200, 0.01))
+    text = str(facts)
+    assert "90% of that fall made by step 20" in text and "on 98.5% of the steps" in text
+    assert "not above on 3 steps: 1, 50, 120" in text and "1-50: 0.4000, 51-100: 0.0200" in text
+
+
+def test_loss_curve_facts_of_a_run_that_does_not_stop_at_a_whole_window():
+    facts = results.loss_curve_facts(made_up_history(130), smooth=10, window=50)
+    assert facts.category_medians[-1] == (101, 130, 0.01)
+    assert len(results.loss_curve_facts(made_up_history(400), window=50).category_medians) == 8
+    assert ", ..., 351-400: 0.0100" in str(results.loss_curve_facts(made_up_history(400), window=50))
+
+
+def test_loss_curve_facts_of_the_shipped_reference_run_agree_with_its_history():
+    import math
+
+    history = training.load_generator(training.REFERENCE_CHECKPOINTS["classic"])[1]["history"]
+    facts = results.loss_curve_facts(history)
+    assert facts.steps == len(history["l1"]) and facts.l1_start == history["l1"][0]
+    assert all(history["adversarial"][step - 1] <= math.log(2) for step in facts.adversarial_not_above)
+    assert round(facts.adversarial_above_share * facts.steps) == facts.steps - len(facts.adversarial_not_above)
+    assert 25 <= facts.l1_90_step <= facts.steps
+
+
+@pytest.mark.parametrize("history, kwargs, message", [
+    ([0.1] * 100, {}, "history must be a dict with 'l1', 'adversarial' and 'category' lists"),
+    ({"l1": [0.1] * 100}, {}, r"got \['l1'\]"),
+    ({"l1": [0.1] * 100, "adversarial": [1.0] * 99, "category": [0.1] * 100}, {}, "adversarial 99"),
+    ({"l1": [0.1] * 30, "adversarial": [1.0] * 30, "category": [0.1] * 30}, {}, "history has 30 steps"),
+    ({"l1": [0.1] * 100, "adversarial": [1.0] * 100, "category": [0.1] * 100}, {"smooth": 0}, "smooth=0 is not accepted"),
+    ({"l1": [0.1] * 100, "adversarial": [1.0] * 100, "category": [0.1] * 100}, {"window": 2.5}, "window=2.5 is not accepted"),
+])
+def test_loss_curve_facts_refuse_what_is_not_a_history(history, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        results.loss_curve_facts(history, **kwargs)

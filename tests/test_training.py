@@ -479,6 +479,14 @@ def test_evaluation_as_json_has_every_number_per_font(latin):
     assert payload["overall"]["l1"] == pytest.approx(evaluation.overall_generated_l1)
     text = str(evaluation)
     assert "beats blank" in text and "SSIM" in text
+    assert text.startswith("L1 on 3 held-out characters")  # the validation split of a training file
+
+
+def test_evaluation_of_a_file_without_training_characters_says_unseen():
+    unseen, _ = build_dataset(FONTS[0], FONTS[1:], "abcde", size=64, held_out_every=1)
+    evaluation = training.evaluate(Copier(), unseen)
+    assert evaluation.split == "held_out" and evaluation.to_json()["split"] == "held_out"  # the JSON keeps the split
+    assert str(evaluation).startswith("L1 on 5 unseen characters") and "held-out" not in str(evaluation)
 
 
 def test_generate_leaves_the_generator_in_its_mode(latin):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from zi2zi_lessons import plots, training
+from zi2zi_lessons import glyphs, plots, training
 from zi2zi_lessons.glyphs import build_dataset
 
 MPL_FONTS = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -50,6 +50,11 @@ def test_grids_label_the_source_then_each_font(latin):
     labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
     assert labels == ["source: DejaVu Sans", "generated: DejaVu Serif", "real: DejaVu Serif",
                       "generated: DejaVu Sans Mono", "real: DejaVu Sans Mono"]
+    assert figure.axes[0].get_xlabel().startswith("character (column j")  # a training file: no split named
+    plt.close(figure)
+    unseen = glyphs.load_glyphs(glyphs.UNSEEN_DATA)  # no training characters: they are "unseen", not "held-out"
+    figure = plots.generated_grid(unseen, [0, 1], [unseen.targets[f, [0, 1]] for f in range(unseen.num_fonts)], "unseen")
+    assert figure.axes[0].get_xlabel().startswith("unseen character (column j")
     plt.close(figure)
 
 

@@ -82,7 +82,8 @@ def attention_ablation(generator: UNetGenerator, dataset: GlyphDataset, split: s
                        described: str | None = None) -> AttentionAblation:
     """Measure ``generator`` intact and with each attention block's gamma set to 0, one
     at a time, on ``split`` of ``dataset``. ``described`` names the characters in the
-    table's title (default: "<split> characters"). The generator is left as it was."""
+    table's title (default: ``dataset.split_name(split)`` + " characters": "unseen characters"
+    for a file with no training characters). The generator is left as it was."""
     if not isinstance(generator, UNetGenerator):
         raise TypeError(f"attention_ablation takes a UNetGenerator, got {type(generator).__name__}")
     blocks = [block for block in generator.blocks() if block.attention is not None]
@@ -110,7 +111,7 @@ def attention_ablation(generator: UNetGenerator, dataset: GlyphDataset, split: s
     sides = [size // 2 ** block.level for block in blocks]
     return AttentionAblation(
         split=split,
-        described=f"{split.replace('_', '-')} characters" if described is None else described,
+        described=f"{dataset.split_name(split)} characters" if described is None else described,
         characters=len(dataset.indices(split)),
         fonts=dataset.font_labels,
         levels=tuple(block.level for block in blocks),

@@ -440,13 +440,27 @@ class GlyphDataset:
         return source, target, torch.as_tensor(font_ids, dtype=torch.long)
 
     # -- compatibility and files
+    @property
+    def is_evaluation_set(self) -> bool:
+        """True when no character is for training (``held_out_every=1``, e.g. ``data/unseen_64.npz``):
+        every character is unseen by a model trained on another file."""
+        return bool(len(self.characters)) and bool(self.held_out.all())
+
+    def split_name(self, split: str) -> str:
+        """How the lessons name the characters of ``split``: ``"unseen"`` for any split of an
+        evaluation set (no training characters), else ``"train"``, ``"held-out"`` (the
+        validation split) or ``"all"``."""
+        self.indices(split)  # refuses an unknown split
+        return "unseen" if self.is_evaluation_set else split.replace("_", "-")
+
     def describe(self) -> str:
         fonts = ", ".join(f"{f}: {label}" for f, label in enumerate(self.font_labels))
-        return (
-            f"{len(self.characters):,} characters ({int((~self.held_out).sum()):,} train, "
-            f"{int(self.held_out.sum()):,} held out), {self.image_size}x{self.image_size} px; "
-            f"source {self.source_font.label}; targets {fonts}"
-        )
+        if self.is_evaluation_set:
+            counts = f"{len(self.characters):,} unseen characters (none for training)"
+        else:
+            counts = (f"{len(self.characters):,} characters ({int((~self.held_out).sum()):,} train, "
+                      f"{int(self.held_out.sum()):,} held out)")
+        return f"{counts}, {self.image_size}x{self.image_size} px; source {self.source_font.label}; targets {fonts}"
 
     def fingerprint(self) -> dict:
         """What a model trained on this data depends on: size, fonts and how they were drawn."""

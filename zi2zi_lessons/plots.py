@@ -416,7 +416,8 @@ def generated_grid(dataset, char_indices, generated, title: str):
     for f, label in enumerate(dataset.font_labels):
         rows.append((f"generated: {label}", generated[f]))
         rows.append((f"real: {label}", dataset.targets[f, char_indices]))
-    return glyph_rows(rows, title, xlabel="held-out character (column j = the j-th character listed above)")
+    named = "unseen character" if getattr(dataset, "is_evaluation_set", False) else "character"
+    return glyph_rows(rows, title, xlabel=f"{named} (column j = the j-th character listed above)")
 
 
 def _running_mean(values, window: int):

@@ -13,13 +13,16 @@ differences set against the seed spread::
     seed_table(runs, "unseen")                   # per architecture and font: median [min, max]
     target_verdict(runs, "classic", "unseen", reduction=0.35, beats_blank=0.85)
     compare_architectures(runs, "unseen", "classic", "attention")
+    loss_curve_facts(history)                    # what the loss curves of a run say, measured
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,8 @@ __all__ = [
     "compare_architectures",
     "recipe_choices",
     "recipe_choice_table",
+    "LossCurveFacts",
+    "loss_curve_facts",
 ]
 
 REFERENCE_RUNS_DIR = DATA_DIR / "reference_runs"
@@ -178,9 +183,86 @@ def recipe_choice_table(choices: dict, runs: dict, architecture: str = "classic"
         rows.append((name, *(f"{f['l1']:.4f} ({f['reduction']:.1%}, {f['beats_blank_share']:.0%})" for f in fonts), against))
     rows.append((f"seed range of the lesson's recipe ({len(_seeds(runs, architecture))} seeds)",
                  *(f"{r:.4f}" for r in spread), ""))
+    seeds = ", ".join(str(seed) for seed in sorted({choice["config"]["seed"] for choice in choices.values()}))
     return Table(
-        columns=("variant (seed 0)", *(f["name"] for f in first["validation"]["fonts"]), "L1 minus the lesson's recipe"),
+        columns=(f"variant (seed {seeds})", *(f["name"] for f in first["validation"]["fonts"]), "L1 minus the lesson's recipe"),
         rows=tuple(rows),
         title="validation split: L1 (below copying, share beating a blank page) per target font",
         footer="A variant whose L1 differs from another's by less than the seed range is not shown to differ.",
+    )
+
+
+@dataclass(frozen=True)
+class LossCurveFacts:
+    """Three things the loss curves of a run show, measured on its ``history``.
+
+    - ``l1_start``: the L1 of step 1; ``l1_end``: the mean L1 of the last ``smooth`` steps;
+      ``l1_90_step``: the first step at which the mean L1 of the ``smooth`` steps ending
+      there has made 90% of the fall from ``l1_start`` to ``l1_end``.
+    - ``adversarial_above_share``: the share of steps on which the generator's adversarial
+      loss is above log 2 (the discriminator tells its glyphs from real ones better than a
+      coin); ``adversarial_not_above``: the steps (1-based) on which it is not.
+    - ``category_medians``: ``(first step, last step, median)`` of the generator's category
+      loss over consecutive windows of ``window`` steps.
+    """
+
+    steps: int
+    smooth: int
+    l1_start: float
+    l1_end: float
+    l1_90_step: int
+    adversarial_above_share: float
+    adversarial_not_above: tuple[int, ...]
+    category_medians: tuple[tuple[int, int, float], ...]
+
+    def __str__(self) -> str:
+        not_above = ", ".join(str(step) for step in self.adversarial_not_above[:12])
+        if len(self.adversarial_not_above) > 12:
+            not_above += ", ..."
+        shown = self.category_medians if len(self.category_medians) <= 5 else (
+            *self.category_medians[:4], None, self.category_medians[-1])
+        medians = ", ".join("..." if window is None else f"{window[0]}-{window[1]}: {window[2]:.4f}" for window in shown)
+        return "\n".join([
+            f"{self.steps:,} steps",
+            f"L1: {self.l1_start:.4f} at step 1, {self.l1_end:.4f} over the last {self.smooth} steps; "
+            f"90% of that fall made by step {self.l1_90_step} (mean of the {self.smooth} steps ending there)",
+            f"adversarial (generator): above log 2 = {math.log(2):.4f} on {self.adversarial_above_share:.1%} of the steps; "
+            f"not above on {len(self.adversarial_not_above)} steps" + (f": {not_above}" if not_above else ""),
+            f"category (generator), median per {self.category_medians[0][1] - self.category_medians[0][0] + 1} steps: {medians}",
+        ])
+
+
+def loss_curve_facts(history: dict, smooth: int = 25, window: int = 50) -> LossCurveFacts:
+    """Measure a run's loss curves (``trainer.history`` or a checkpoint's ``"history"``):
+    see ``LossCurveFacts``. ``smooth`` steps for the running mean of L1 (``plots.loss_curves``
+    draws the same), ``window`` steps per median of the category loss."""
+    for name, value in (("smooth", smooth), ("window", window)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name}={value!r} is not accepted: give a whole number of steps >= 1")
+    if not isinstance(history, dict) or not {"l1", "adversarial", "category"} <= set(history):
+        keys = sorted(history) if isinstance(history, dict) else type(history).__name__
+        raise ValueError(f"history must be a dict with 'l1', 'adversarial' and 'category' lists "
+                         f"(trainer.history), got {keys}")
+    l1, adversarial, category = (np.asarray(history[key], dtype=float) for key in ("l1", "adversarial", "category"))
+    steps = len(l1)
+    if len(adversarial) != steps or len(category) != steps:
+        raise ValueError(f"history's lists differ in length: l1 {steps}, adversarial {len(adversarial)}, "
+                         f"category {len(category)}")
+    if steps < 2 * smooth or steps < window:
+        raise ValueError(f"history has {steps} steps: measuring its curves needs at least 2 x smooth = {2 * smooth} "
+                         f"and window = {window} steps")
+    running = np.convolve(l1, np.ones(smooth) / smooth, mode="valid")  # running[i]: steps i+1 .. i+smooth
+    start, end = float(l1[0]), float(running[-1])
+    reached = np.flatnonzero(running <= start - 0.9 * (start - end))
+    above = adversarial > math.log(2)
+    return LossCurveFacts(
+        steps=steps,
+        smooth=smooth,
+        l1_start=start,
+        l1_end=end,
+        l1_90_step=int(reached[0]) + smooth,
+        adversarial_above_share=float(above.mean()),
+        adversarial_not_above=tuple(int(step) + 1 for step in np.flatnonzero(~above)),
+        category_medians=tuple((first + 1, min(first + window, steps), float(np.median(category[first:first + window])))
+                               for first in range(0, steps, window)),
     )

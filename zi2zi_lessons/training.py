@@ -941,6 +941,8 @@ class Evaluation:
     between generated and real glyphs, 1.0 for identical images; ``copy_source_ssim``
     and ``blank_ssim`` the same for the two baselines (a blank page scores well on
     SSIM where a glyph is mostly paper: read SSIM beside its baselines too).
+    ``described`` is how the printed table names the characters (``GlyphDataset.split_name``:
+    "unseen" for a file with no training characters, "held-out" for the validation split).
     """
 
     split: str
@@ -953,6 +955,7 @@ class Evaluation:
     copy_source_ssim: tuple[float, ...]
     blank_ssim: tuple[float, ...]
     beats_blank_share: tuple[float, ...]
+    described: str | None = None  # None: the split's name
 
     @property
     def reduction(self) -> tuple[float, ...]:
@@ -993,7 +996,8 @@ class Evaluation:
     def __str__(self) -> str:
         width = max(len(name) for name in (*self.fonts, "target font"))
         lines = [
-            f"L1 on {self.characters:,} {self.split.replace('_', '-')} characters (images in [-1, 1]; lower is better);"
+            f"L1 on {self.characters:,} {self.described or self.split.replace('_', '-')} characters"
+            f" (images in [-1, 1]; lower is better);"
             f" SSIM (1 = identical)",
             f"{'target font':<{width}}  {'L1':>6}  {'copy source':>11}  {'reduction':>9}  {'blank page':>10}"
             f"  {'beats blank':>11}  {'SSIM':>5}  {'copy SSIM':>9}  {'blank SSIM':>10}",
@@ -1096,7 +1100,8 @@ def generate_split(generator: UNetGenerator, dataset: GlyphDataset, split: str =
 
 def evaluate(generator: UNetGenerator, dataset: GlyphDataset, split: str = "held_out") -> Evaluation:
     """L1, SSIM and the share that beats a blank page, per target font, over a split
-    (default: the held-out characters), with the baselines."""
+    (default: the held-out characters; of a file with no training characters, such as
+    ``data/unseen_64.npz``, every character: the unseen ones), with the baselines."""
     chars = _split_characters(dataset, split)
     generated = generate_split(generator, dataset, split)
     l1 = per_character_l1(dataset, split, generated)
@@ -1112,6 +1117,7 @@ def evaluate(generator: UNetGenerator, dataset: GlyphDataset, split: str = "held
         copy_source_ssim=baseline_ssim(dataset, split)["copy source"],
         blank_ssim=baseline_ssim(dataset, split)["blank page"],
         beats_blank_share=tuple(float(v) for v in (l1["generated"] < l1["blank page"]).mean(axis=1)),
+        described=dataset.split_name(split),
     )
 
 
