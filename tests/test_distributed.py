@@ -236,7 +236,8 @@ def test_where_two_processes_and_one_part_rounding_decides(data, tmp_path, monke
     one, two = (torch.load(tmp_path / f"{stem}.pt") for stem in ("one", "two"))
     print(f"after step 1 the runs differ most in {name} ({difference:.1e}); after 5 steps, weights more than 1e-4 "
           f"apart: {_share_apart(one, two, 1e-4):.1%}")
-    assert difference <= learning_rate * updates * 1.01
+    # either run may step such a weight either way: the two are at most twice that apart
+    assert difference <= 2 * learning_rate * updates
     assert one["step"] == two["step"] == 5
 
 
@@ -280,7 +281,9 @@ def test_resume_under_torchrun(data, tmp_path, monkeypatch):
     # Adam scales the step up): below 1e-5 on an Intel Xeon, 3.4e-3 on an AMD EPYC; a few percent
     # of the weights at most.
     assert share < 0.05
-    assert noise <= one["config"]["learning_rate"] * 5 * one["config"]["generator_updates"]
+    # Each run moves such a bias by up to a learning rate per update, and the two runs may move it
+    # opposite ways: at most twice that apart (measured 8.8e-3 and 1.2e-2 in two runs on one machine).
+    assert noise <= 2 * one["config"]["learning_rate"] * 5 * one["config"]["generator_updates"]
 
 
 def test_a_batch_that_does_not_divide_among_the_processes_is_refused(data, tmp_path):
